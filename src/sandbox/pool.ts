@@ -1,0 +1,198 @@
+/**
+ * A pool of worker threads, each with its own QuickJS module, behind the one async interface the rest of
+ * toolsmith uses: `run(request, limits, signal) -> Promise<RunOutcome>`. The server's event loop never runs
+ * guest code, so tools/list and other clients' calls are answered while slow tools run.
+ *
+ * Guarantees: `run` never rejects for guest behaviour; a worker that dies, hangs past the backstop, or is
+ * cancelled is terminated and replaced, and only its own call gets an error.
+ */
+import { Worker } from 'node:worker_threads';
+import type { RunLimits } from './limits.js';
+import type { RunOutcome, RunRequest } from './outcome.js';
+import type { WorkerJob, WorkerReply } from './worker.js';
+
+/** What the registry sees of the sandbox. */
+export interface Sandbox extends AsyncDisposable {
+  run(request: RunRequest, limits: RunLimits, signal?: AbortSignal): Promise<RunOutcome>;
+  /** Resolves once every worker has loaded its QuickJS module. */
+  ready(): Promise<void>;
+  readonly stats: { readonly workersStarted: number; readonly workersReplaced: number };
+}
+
+export interface SandboxPoolOptions {
+  /** Number of worker threads. */
+  readonly size: number;
+  /** Extra time past a run's `timeoutMs` before the worker is killed (QuickJS's interrupt should fire first). */
+  readonly backstopGraceMs?: number;
+  /** V8 stack for each worker; WASM frames run on it, so it bounds how deep QuickJS can recurse safely. */
+  readonly workerStackMb?: number;
+  /** Replace a worker after this many runs, bounding WASM heap growth. */
+  readonly recycleAfterRuns?: number;
+}
+
+interface Job {
+  readonly id: number;
+  readonly request: RunRequest;
+  readonly limits: RunLimits;
+  readonly signal: AbortSignal | undefined;
+  readonly resolve: (outcome: RunOutcome) => void;
+  onAbort?: () => void;
+}
+
+interface Slot {
+  worker: Worker;
+  ready: Promise<void>;
+  job: Job | undefined;
+  timer: NodeJS.Timeout | undefined;
+  runs: number;
+  dead: boolean;
+}
+
+const WORKER_URL = new URL('./worker.js', import.meta.url);
+
+/** Starts `options.size` workers. The caller owns the pool and must dispose it. */
+export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
+  const size = Math.max(1, Math.floor(options.size));
+  const grace = options.backstopGraceMs ?? 1000;
+  const recycleAfter = options.recycleAfterRuns ?? 5000;
+  const queue: Job[] = [];
+  const slots: Slot[] = [];
+  let nextId = 1;
+  let closed = false;
+  const stats = { workersStarted: 0, workersReplaced: 0 };
+
+  const spawn = (): Slot => {
+    const worker = new Worker(WORKER_URL, {
+      resourceLimits: { stackSizeMb: options.workerStackMb ?? 8 },
+      stdout: true, // guest code has no console of the host's, but keep stray output off our stdout
+      stderr: false,
+    });
+    worker.unref();
+    stats.workersStarted++;
+    const slot: Slot = { worker, ready: Promise.resolve(), job: undefined, timer: undefined, runs: 0, dead: false };
+    slot.ready = new Promise<void>((resolve) => {
+      const onFirst = (message: unknown): void => {
+        if (typeof message === 'object' && message !== null && 'ready' in message) {
+          worker.off('message', onFirst);
+          resolve();
+        }
+      };
+      worker.on('message', onFirst);
+      worker.once('exit', () => resolve());
+    });
+    worker.on('message', (message: WorkerReply | { ready: true }) => {
+      if (!('id' in message)) return;
+      const job = slot.job;
+      if (!job || job.id !== message.id) return;
+      finish(slot, message.outcome);
+      slot.runs++;
+      if (message.recycle || slot.runs >= recycleAfter) replace(slot);
+      pump();
+    });
+    worker.on('error', () => {
+      // An uncaught error inside the worker: its job (if any) fails, the worker is replaced.
+      failAndReplace(slot, 'crashed', 'the sandbox worker failed while running the tool and was replaced');
+    });
+    worker.on('exit', () => {
+      if (!slot.dead) failAndReplace(slot, 'crashed', 'the sandbox worker exited unexpectedly and was replaced');
+    });
+    return slot;
+  };
+
+  const finish = (slot: Slot, outcome: RunOutcome): void => {
+    const job = slot.job;
+    if (!job) return;
+    slot.job = undefined;
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = undefined;
+    if (job.onAbort) job.signal?.removeEventListener('abort', job.onAbort);
+    job.resolve(outcome);
+  };
+
+  const replace = (slot: Slot): void => {
+    if (slot.dead) return;
+    slot.dead = true;
+    void slot.worker.terminate();
+    const index = slots.indexOf(slot);
+    if (index === -1 || closed) return;
+    stats.workersReplaced++;
+    slots[index] = spawn();
+  };
+
+  const failAndReplace = (slot: Slot, kind: 'crashed' | 'timeout' | 'cancelled', message: string): void => {
+    finish(slot, { ok: false, kind, message, logs: [] });
+    replace(slot);
+    pump();
+  };
+
+  const pump = (): void => {
+    if (closed) return;
+    for (const slot of slots) {
+      if (slot.job || slot.dead) continue;
+      const job = queue.shift();
+      if (!job) return;
+      slot.job = job;
+      if (job.signal) {
+        job.onAbort = () => failAndReplace(slot, 'cancelled', 'the call was cancelled by the client');
+        job.signal.addEventListener('abort', job.onAbort, { once: true });
+      }
+      // The backstop: QuickJS's interrupt handler should end the run at timeoutMs; a native builtin that
+      // never polls it (a huge JSON.stringify) is killed here instead.
+      slot.timer = setTimeout(
+        () => failAndReplace(slot, 'timeout', 'the tool ran past its time limit and its sandbox was killed'),
+        job.limits.timeoutMs + grace,
+      );
+      slot.timer.unref();
+      const message: WorkerJob = { id: job.id, request: job.request, limits: job.limits };
+      slot.worker.postMessage(message);
+    }
+  };
+
+  for (let i = 0; i < size; i++) slots.push(spawn());
+
+  return {
+    stats,
+    run(request, limits, signal) {
+      if (closed) return Promise.resolve({ ok: false, kind: 'crashed', message: 'the sandbox is shut down', logs: [] });
+      if (signal?.aborted) {
+        return Promise.resolve({ ok: false, kind: 'cancelled', message: 'the call was cancelled by the client', logs: [] });
+      }
+      return new Promise<RunOutcome>((resolve) => {
+        const job: Job = { id: nextId++, request, limits, signal, resolve };
+        if (signal) {
+          // Cancelled while still queued: drop it from the queue (the running case is handled in pump).
+          const onQueuedAbort = (): void => {
+            const index = queue.indexOf(job);
+            if (index !== -1) {
+              queue.splice(index, 1);
+              resolve({ ok: false, kind: 'cancelled', message: 'the call was cancelled by the client', logs: [] });
+            }
+          };
+          signal.addEventListener('abort', onQueuedAbort, { once: true });
+        }
+        queue.push(job);
+        pump();
+      });
+    },
+    async ready() {
+      await Promise.all(slots.map((s) => s.ready));
+    },
+    async [Symbol.asyncDispose]() {
+      if (closed) return;
+      closed = true;
+      for (const job of queue.splice(0)) {
+        job.resolve({ ok: false, kind: 'crashed', message: 'the sandbox is shutting down', logs: [] });
+      }
+      await Promise.all(
+        slots.map(async (slot) => {
+          try {
+            slot.dead = true;
+            finish(slot, { ok: false, kind: 'crashed', message: 'the sandbox is shutting down', logs: [] });
+          } finally {
+            await slot.worker.terminate();
+          }
+        }),
+      );
+    },
+  };
+}

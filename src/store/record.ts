@@ -1,0 +1,54 @@
+/**
+ * The stored form of a tool: everything needed to advertise and run it without compiling anything on
+ * start (the checked JavaScript and the derived schemas are stored with the compiler version).
+ */
+
+/** One test case: the tool's argument object and either the expected result or expected error text. */
+export type TestCase =
+  | { readonly input: Record<string, unknown>; readonly expected: unknown }
+  | { readonly input: Record<string, unknown>; readonly error: string };
+
+export type JsonSchemaObject = { readonly [keyword: string]: unknown };
+
+/** Current record format; a record in another format is skipped on load with a warning. */
+export const RECORD_FORMAT = 1;
+
+export interface ToolRecord {
+  readonly format: typeof RECORD_FORMAT;
+  readonly name: string;
+  readonly description: string;
+  readonly source: string;
+  readonly tests: readonly TestCase[];
+  /** 1 for a new tool, +1 for every replacement. */
+  readonly version: number;
+  /** SHA-256 of the source, hex. */
+  readonly sourceHash: string;
+  readonly code: string;
+  readonly inputSchema: JsonSchemaObject & { readonly type: 'object' };
+  readonly outputSchema?: JsonSchemaObject & { readonly type: 'object' };
+  readonly resultSchema: JsonSchemaObject;
+  readonly compilerVersion: string;
+  /** ISO time of version 1. */
+  readonly createdAt: string;
+  /** ISO time of this version. */
+  readonly updatedAt: string;
+}
+
+/** Narrow check used when reading records back: a corrupt row must not take the server down. */
+export function isToolRecord(value: unknown): value is ToolRecord {
+  if (typeof value !== 'object' || value === null) return false;
+  const r = value as Record<string, unknown>;
+  return (
+    r['format'] === RECORD_FORMAT &&
+    typeof r['name'] === 'string' &&
+    typeof r['description'] === 'string' &&
+    typeof r['source'] === 'string' &&
+    Array.isArray(r['tests']) &&
+    typeof r['version'] === 'number' &&
+    typeof r['code'] === 'string' &&
+    typeof r['inputSchema'] === 'object' &&
+    r['inputSchema'] !== null &&
+    typeof r['resultSchema'] === 'object' &&
+    r['resultSchema'] !== null
+  );
+}
