@@ -1,0 +1,119 @@
+/**
+ * Resolves the configuration once: flag > environment (`TOOLSMITH_*`) > default. The only module that
+ * reads process.env (it is passed in as `env`).
+ */
+import { homedir } from 'node:os';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import type { LogLevel } from './log.js';
+import { DEFAULT_LIMITS, type Limits } from './registry/limits.js';
+
+export interface Config {
+  /** keyv URL or SQLite file path of the tool store. */
+  readonly storeUrl: string;
+  readonly limits: Limits;
+  /** Worker threads running guest code. */
+  readonly poolSize: number;
+  readonly logLevel: LogLevel;
+}
+
+export type ParsedCommandLine =
+  | { readonly kind: 'run'; readonly config: Config }
+  | { readonly kind: 'help'; readonly text: string }
+  | { readonly kind: 'version' }
+  | { readonly kind: 'error'; readonly message: string };
+
+/** Environment facts the defaults depend on; injected so tests need not touch the real machine. */
+export interface Platform {
+  readonly platform: NodeJS.Platform;
+  readonly home: string;
+  readonly cores: number;
+}
+
+const OPTIONS = {
+  store: { type: 'string', env: 'TOOLSMITH_STORE', help: 'keyv URL or SQLite file path of the tool store (default: a SQLite file in your data directory)' },
+  'timeout-ms': { type: 'string', env: 'TOOLSMITH_TIMEOUT_MS', help: `time limit per tool run, ms (default ${DEFAULT_LIMITS.timeoutMs})` },
+  'memory-limit-mb': { type: 'string', env: 'TOOLSMITH_MEMORY_LIMIT_MB', help: `memory limit per tool run, MiB (default ${DEFAULT_LIMITS.memoryLimitBytes / 1048576})` },
+  'stack-size-kb': { type: 'string', env: 'TOOLSMITH_STACK_SIZE_KB', help: `stack limit per tool run, KiB (default ${DEFAULT_LIMITS.maxStackSizeBytes / 1024})` },
+  'pool-size': { type: 'string', env: 'TOOLSMITH_POOL_SIZE', help: 'worker threads running tools (default: cores, 1 to 4)' },
+  'log-level': { type: 'string', env: 'TOOLSMITH_LOG_LEVEL', help: 'debug | info | warn | error | silent (default info; logs go to stderr)' },
+  help: { type: 'boolean', short: 'h', help: 'print this help and exit' },
+  version: { type: 'boolean', short: 'v', help: 'print the version and exit' },
+} as const;
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const ValuesSchema = z.object({
+  store: z.string().min(1).optional(),
+  'timeout-ms': int(10, 600_000).optional(),
+  'memory-limit-mb': int(1, 4096).optional(),
+  'stack-size-kb': int(16, 2048).optional(),
+  'pool-size': int(1, 64).optional(),
+  'log-level': z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
+});
+
+/** The per-user data directory toolsmith keeps its default store in. */
+export function defaultDataDirectory(env: Readonly<Record<string, string | undefined>>, p: Platform): string {
+  if (p.platform === 'win32') return join(env['LOCALAPPDATA'] ?? env['APPDATA'] ?? join(p.home, 'AppData', 'Local'), 'toolsmith');
+  if (p.platform === 'darwin') return join(p.home, 'Library', 'Application Support', 'toolsmith');
+  return join(env['XDG_DATA_HOME'] || join(p.home, '.local', 'share'), 'toolsmith');
+}
+
+export function helpText(): string {
+  const lines = Object.entries(OPTIONS).map(([name, o]) => {
+    const flag = `--${name}${o.type === 'string' ? ' <value>' : ''}`;
+    const env = 'env' in o ? ` [env ${o.env}]` : '';
+    return `  ${flag.padEnd(26)} ${o.help}${env}`;
+  });
+  return `toolsmith: an MCP server (stdio) on which an agent writes, tests and uses its own TypeScript tools.\n\nUsage: toolsmith [options]\n\nOptions:\n${lines.join('\n')}\n`;
+}
+
+/** Parses argv (without node and script) and env into a frozen Config, help, version, or a one-line error. */
+export function parseConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  platform: Platform = { platform: process.platform, home: homedir(), cores: availableParallelism() },
+): ParsedCommandLine {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    const options = Object.fromEntries(
+      Object.entries(OPTIONS).map(([name, o]) => [name, 'short' in o ? { type: o.type, short: o.short } : { type: o.type }]),
+    ) as Parameters<typeof parseArgs>[0] extends infer P ? (P extends { options?: infer O } ? O : never) : never;
+    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as typeof values;
+  } catch (error) {
+    return { kind: 'error', message: error instanceof Error ? error.message : String(error) };
+  }
+  if (values['help']) return { kind: 'help', text: helpText() };
+  if (values['version']) return { kind: 'version' };
+
+  const merged: Record<string, unknown> = {};
+  for (const [name, o] of Object.entries(OPTIONS)) {
+    if (!('env' in o)) continue;
+    const fromFlag = values[name];
+    const fromEnv = env[o.env];
+    if (fromFlag !== undefined) merged[name] = fromFlag;
+    else if (fromEnv !== undefined && fromEnv !== '') merged[name] = fromEnv;
+  }
+  const parsed = ValuesSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = String(issue?.path[0] ?? '');
+    return { kind: 'error', message: `invalid --${key}: ${issue?.message ?? 'bad value'}` };
+  }
+  const v = parsed.data;
+  const limits: Limits = Object.freeze({
+    ...DEFAULT_LIMITS,
+    ...(v['timeout-ms'] !== undefined ? { timeoutMs: v['timeout-ms'] } : {}),
+    ...(v['memory-limit-mb'] !== undefined ? { memoryLimitBytes: v['memory-limit-mb'] * 1048576 } : {}),
+    ...(v['stack-size-kb'] !== undefined ? { maxStackSizeBytes: v['stack-size-kb'] * 1024 } : {}),
+  });
+  const config: Config = Object.freeze({
+    storeUrl: v.store ?? join(defaultDataDirectory(env, platform), 'tools.sqlite'),
+    limits,
+    poolSize: v['pool-size'] ?? Math.max(1, Math.min(4, platform.cores)),
+    logLevel: v['log-level'] ?? 'info',
+  });
+  return { kind: 'run', config };
+}

@@ -1,0 +1,156 @@
+/**
+ * Builds a toolsmith instance: store, sandbox pool, compiler, registry and the MCP server on top. The
+ * factory knows no transport; `cli.ts` connects stdio, tests connect an in-memory pair.
+ */
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  CallToolRequestSchema,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  ErrorCode,
+  type ListToolsResult,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import { ToolCompiler } from '../compiler/compile.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { ToolRegistry } from '../registry/registry.js';
+import { createSandboxPool, type Sandbox } from '../sandbox/pool.js';
+import { openKeyvStore } from '../store/keyv-store.js';
+import type { ToolStore } from '../store/tool-store.js';
+import { VERSION } from '../version.js';
+import { callMetaTool, metaToolDefinitions } from './meta-tools.js';
+import { WRITE_TOOL_PROMPT, writeToolPrompt } from './prompts.js';
+import { callResult, internalError, unknownToolError } from './results.js';
+
+export interface Toolsmith extends AsyncDisposable {
+  readonly server: Server;
+  readonly registry: ToolRegistry;
+  readonly sandbox: Sandbox;
+  readonly store: ToolStore;
+  /** Connects the MCP server to `transport` and warms the compiler in the background. */
+  connect(transport: Transport): Promise<void>;
+}
+
+export interface ToolsmithDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** A store to use instead of opening `config.storeUrl` (tests, embedding). Disposed with the instance. */
+  readonly store?: ToolStore;
+}
+
+const INSTRUCTIONS = `toolsmith lets you write your own tools in TypeScript. Before writing one, call search_tools to find an existing tool. To create a tool call create_tool with a function named like the tool, typed input, and tests (the write_tool prompt explains how). New tools appear in the tool list; if yours does not, call it with run_tool.`;
+
+/** Opens the store, starts the sandbox pool, loads stored tools and builds the server. */
+export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
+  const { config, logger } = deps;
+  const store =
+    deps.store ??
+    (await openKeyvStore({
+      url: config.storeUrl,
+      onSkip: (key, reason) => logger.warn(`skipped stored entry "${key}": ${reason}`),
+      onError: (error) => logger.error('tool store error', error),
+    }));
+  const sandbox = createSandboxPool({ size: config.poolSize });
+  const compiler = new ToolCompiler();
+  const registry = new ToolRegistry({ compiler, sandbox, store, limits: config.limits, logger });
+  try {
+    const count = await registry.load();
+    logger.info(`loaded ${count} tools from ${store.description}`);
+  } catch (error) {
+    await sandbox[Symbol.asyncDispose]();
+    await store[Symbol.asyncDispose]();
+    throw error;
+  }
+
+  const server = new Server(
+    { name: 'toolsmith', title: 'toolsmith', version: VERSION },
+    { capabilities: { tools: { listChanged: true }, prompts: {} }, instructions: INSTRUCTIONS },
+  );
+  const metaTools = metaToolDefinitions(config.limits);
+  const metaNames = new Set(metaTools.map((t) => t.name));
+
+  // tools/list is answered from a list built once per change, not per request.
+  let cachedList: ListToolsResult | undefined;
+  const buildList = (): ListToolsResult => {
+    const dynamic: Tool[] = registry.list().map((record) => ({
+      name: record.name,
+      description: record.description,
+      inputSchema: record.inputSchema as Tool['inputSchema'],
+      ...(record.outputSchema ? { outputSchema: record.outputSchema as Tool['outputSchema'] } : {}),
+      annotations: { readOnlyHint: true, openWorldHint: false },
+      _meta: { 'toolsmith/version': record.version },
+    }));
+    return { tools: [...metaTools, ...dynamic] };
+  };
+  let connected = false;
+  registry.onChange(() => {
+    cachedList = undefined;
+    if (!connected) return;
+    server.sendToolListChanged().catch((error: unknown) => logger.warn('could not send tools/list_changed', error));
+  });
+
+  server.setRequestHandler(ListToolsRequestSchema, () => (cachedList ??= buildList()));
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const { name, arguments: args } = request.params;
+    try {
+      if (metaNames.has(name)) {
+        const result = await callMetaTool(registry, config.limits, name, args, extra.signal);
+        if (result) return result;
+      }
+      const record = registry.get(name);
+      if (!record) throw unknownToolError(name);
+      const result = await registry.call(name, args ?? {}, extra.signal);
+      return callResult(name, result, record.outputSchema !== undefined);
+    } catch (error) {
+      throw internalError(logger, `tools/call ${name}`, error);
+    }
+  });
+
+  server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: [WRITE_TOOL_PROMPT] }));
+  server.setRequestHandler(GetPromptRequestSchema, (request) => {
+    if (request.params.name !== WRITE_TOOL_PROMPT.name) {
+      throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: "${request.params.name}"`);
+    }
+    return writeToolPrompt(request.params.arguments?.['task']);
+  });
+
+  let disposed = false;
+  return {
+    server,
+    registry,
+    sandbox,
+    store,
+    async connect(transport) {
+      await server.connect(transport);
+      connected = true;
+      // Loading the TypeScript libs costs a few hundred ms; pay it now, not on the first create_tool.
+      const warm = setTimeout(() => {
+        try {
+          compiler.warm();
+        } catch (error) {
+          logger.warn('compiler warm-up failed', error);
+        }
+      }, 0);
+      warm.unref();
+    },
+    async [Symbol.asyncDispose]() {
+      if (disposed) return;
+      disposed = true;
+      connected = false;
+      try {
+        await server.close();
+      } finally {
+        try {
+          await sandbox[Symbol.asyncDispose]();
+        } finally {
+          await store[Symbol.asyncDispose]();
+        }
+      }
+    },
+  };
+}
