@@ -29,7 +29,9 @@ async function main(): Promise<number | undefined> {
   try {
     toolsmith = await createToolsmith({ config: parsed.config, logger });
   } catch (error) {
-    process.stderr.write(`toolsmith: cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `toolsmith: cannot start: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
     return 1;
   }
   const instance = toolsmith;
@@ -60,7 +62,9 @@ main().then(
     if (code !== undefined) process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`toolsmith: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `toolsmith: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(1);
   },
 );

@@ -33,12 +33,36 @@ export interface Platform {
 }
 
 const OPTIONS = {
-  store: { type: 'string', env: 'TOOLSMITH_STORE', help: 'keyv URL or SQLite file path of the tool store (default: a SQLite file in your data directory)' },
-  'timeout-ms': { type: 'string', env: 'TOOLSMITH_TIMEOUT_MS', help: `time limit per tool run, ms (default ${DEFAULT_LIMITS.timeoutMs})` },
-  'memory-limit-mb': { type: 'string', env: 'TOOLSMITH_MEMORY_LIMIT_MB', help: `memory limit per tool run, MiB (default ${DEFAULT_LIMITS.memoryLimitBytes / 1048576})` },
-  'stack-size-kb': { type: 'string', env: 'TOOLSMITH_STACK_SIZE_KB', help: `stack limit per tool run, KiB (default ${DEFAULT_LIMITS.maxStackSizeBytes / 1024})` },
-  'pool-size': { type: 'string', env: 'TOOLSMITH_POOL_SIZE', help: 'worker threads running tools (default: cores, 1 to 4)' },
-  'log-level': { type: 'string', env: 'TOOLSMITH_LOG_LEVEL', help: 'debug | info | warn | error | silent (default info; logs go to stderr)' },
+  store: {
+    type: 'string',
+    env: 'TOOLSMITH_STORE',
+    help: 'keyv URL or SQLite file path of the tool store (default: a SQLite file in your data directory)',
+  },
+  'timeout-ms': {
+    type: 'string',
+    env: 'TOOLSMITH_TIMEOUT_MS',
+    help: `time limit per tool run, ms (default ${DEFAULT_LIMITS.timeoutMs})`,
+  },
+  'memory-limit-mb': {
+    type: 'string',
+    env: 'TOOLSMITH_MEMORY_LIMIT_MB',
+    help: `memory limit per tool run, MiB (default ${DEFAULT_LIMITS.memoryLimitBytes / 1048576})`,
+  },
+  'stack-size-kb': {
+    type: 'string',
+    env: 'TOOLSMITH_STACK_SIZE_KB',
+    help: `stack limit per tool run, KiB (default ${DEFAULT_LIMITS.maxStackSizeBytes / 1024})`,
+  },
+  'pool-size': {
+    type: 'string',
+    env: 'TOOLSMITH_POOL_SIZE',
+    help: 'worker threads running tools (default: cores, 1 to 4)',
+  },
+  'log-level': {
+    type: 'string',
+    env: 'TOOLSMITH_LOG_LEVEL',
+    help: 'debug | info | warn | error | silent (default info; logs go to stderr)',
+  },
   help: { type: 'boolean', short: 'h', help: 'print this help and exit' },
   version: { type: 'boolean', short: 'v', help: 'print the version and exit' },
 } as const;
@@ -55,8 +79,15 @@ const ValuesSchema = z.object({
 });
 
 /** The per-user data directory toolsmith keeps its default store in. */
-export function defaultDataDirectory(env: Readonly<Record<string, string | undefined>>, p: Platform): string {
-  if (p.platform === 'win32') return join(env['LOCALAPPDATA'] ?? env['APPDATA'] ?? join(p.home, 'AppData', 'Local'), 'toolsmith');
+export function defaultDataDirectory(
+  env: Readonly<Record<string, string | undefined>>,
+  p: Platform,
+): string {
+  if (p.platform === 'win32')
+    return join(
+      env['LOCALAPPDATA'] ?? env['APPDATA'] ?? join(p.home, 'AppData', 'Local'),
+      'toolsmith',
+    );
   if (p.platform === 'darwin') return join(p.home, 'Library', 'Application Support', 'toolsmith');
   return join(env['XDG_DATA_HOME'] || join(p.home, '.local', 'share'), 'toolsmith');
 }
@@ -74,14 +105,26 @@ export function helpText(): string {
 export function parseConfig(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
-  platform: Platform = { platform: process.platform, home: homedir(), cores: availableParallelism() },
+  platform: Platform = {
+    platform: process.platform,
+    home: homedir(),
+    cores: availableParallelism(),
+  },
 ): ParsedCommandLine {
   let values: Record<string, string | boolean | undefined>;
   try {
     const options = Object.fromEntries(
-      Object.entries(OPTIONS).map(([name, o]) => [name, 'short' in o ? { type: o.type, short: o.short } : { type: o.type }]),
-    ) as Parameters<typeof parseArgs>[0] extends infer P ? (P extends { options?: infer O } ? O : never) : never;
-    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as typeof values;
+      Object.entries(OPTIONS).map(([name, o]) => [
+        name,
+        'short' in o ? { type: o.type, short: o.short } : { type: o.type },
+      ]),
+    ) as Parameters<typeof parseArgs>[0] extends infer P
+      ? P extends { options?: infer O }
+        ? O
+        : never
+      : never;
+    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false })
+      .values as typeof values;
   } catch (error) {
     return { kind: 'error', message: error instanceof Error ? error.message : String(error) };
   }
@@ -106,7 +149,9 @@ export function parseConfig(
   const limits: Limits = Object.freeze({
     ...DEFAULT_LIMITS,
     ...(v['timeout-ms'] !== undefined ? { timeoutMs: v['timeout-ms'] } : {}),
-    ...(v['memory-limit-mb'] !== undefined ? { memoryLimitBytes: v['memory-limit-mb'] * 1048576 } : {}),
+    ...(v['memory-limit-mb'] !== undefined
+      ? { memoryLimitBytes: v['memory-limit-mb'] * 1048576 }
+      : {}),
     ...(v['stack-size-kb'] !== undefined ? { maxStackSizeBytes: v['stack-size-kb'] * 1024 } : {}),
   });
   const config: Config = Object.freeze({

@@ -5,14 +5,7 @@
 
 /** Which pipeline stage refused a request. */
 export type Stage =
-  | 'arguments'
-  | 'parse'
-  | 'screen'
-  | 'typecheck'
-  | 'schema'
-  | 'tests'
-  | 'limits'
-  | 'conflict';
+  'arguments' | 'parse' | 'screen' | 'typecheck' | 'schema' | 'tests' | 'limits' | 'conflict';
 
 /**
  * Machine-readable reason for a diagnostic, one snake_case literal per cause:
@@ -99,6 +92,10 @@ export class ToolsmithError extends Error {
 /** Renders a diagnostic as one line, zod-style: `✖ [screen] 3:5 eval is not allowed: …`. */
 export function formatDiagnostic(d: Diagnostic): string {
   const where =
-    d.line !== undefined ? ` ${d.line}:${d.column ?? 1}` : d.path?.length ? ` at ${d.path.join('.')}` : '';
+    d.line !== undefined
+      ? ` ${d.line}:${d.column ?? 1}`
+      : d.path?.length
+        ? ` at ${d.path.join('.')}`
+        : '';
   return `✖ [${d.stage}]${where} ${d.message}`;
 }

@@ -38,6 +38,9 @@ export class ToolCompiler {
 
   /** Compiles a small tool once so the first real create_tool does not pay for loading the libs. */
   warm(): void {
-    this.compile('warm_up', 'export function warm_up(input: { n: number }): { n: number } { return { n: input.n }; }');
+    this.compile(
+      'warm_up',
+      'export function warm_up(input: { n: number }): { n: number } { return { n: input.n }; }',
+    );
   }
 }

@@ -60,7 +60,8 @@ export class LibCache {
       getCanonicalFileName: (f) => f,
       useCaseSensitiveFileNames: () => true,
       getNewLine: () => '\n',
-      fileExists: (f) => f === TOOL_FILE_NAME || f === SANDBOX_GLOBALS_FILE_NAME || ts.sys.fileExists(f),
+      fileExists: (f) =>
+        f === TOOL_FILE_NAME || f === SANDBOX_GLOBALS_FILE_NAME || ts.sys.fileExists(f),
       readFile: (f) => (f === TOOL_FILE_NAME ? toolFile.text : ts.sys.readFile(f)),
     };
   }
@@ -73,7 +74,10 @@ export class LibCache {
     } else if (fileName.startsWith(this.libDirectory)) {
       // Only the compiler's own lib directory is readable: a tool cannot make the checker read other files.
       const text = ts.sys.readFile(fileName);
-      file = text === undefined ? undefined : ts.createSourceFile(fileName, text, ts.ScriptTarget.ES2022, false);
+      file =
+        text === undefined
+          ? undefined
+          : ts.createSourceFile(fileName, text, ts.ScriptTarget.ES2022, false);
     }
     this.files.set(fileName, file);
     return file;

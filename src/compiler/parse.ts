@@ -35,18 +35,17 @@ export function parseSource(name: string, source: string): Result<ParsedTool> {
   );
   // parseDiagnostics is internal but has been stable for years; it is the parser's own list of syntax
   // errors, available without building a Program.
-  const syntax = (sourceFile as unknown as { parseDiagnostics?: readonly ts.DiagnosticWithLocation[] })
-    .parseDiagnostics;
+  const syntax = (
+    sourceFile as unknown as { parseDiagnostics?: readonly ts.DiagnosticWithLocation[] }
+  ).parseDiagnostics;
   if (syntax && syntax.length > 0) {
     return refuse(
-      ...syntax.map(
-        (d): Diagnostic => ({
-          stage: 'parse',
-          code: 'syntax_error',
-          message: ts.flattenDiagnosticMessageText(d.messageText, ' '),
-          ...positionOf(sourceFile, d.start),
-        }),
-      ),
+      ...syntax.map((d): Diagnostic => ({
+        stage: 'parse',
+        code: 'syntax_error',
+        message: ts.flattenDiagnosticMessageText(d.messageText, ' '),
+        ...positionOf(sourceFile, d.start),
+      })),
     );
   }
 
@@ -85,7 +84,7 @@ export function parseSource(name: string, source: string): Result<ParsedTool> {
       code: 'bad_signature',
       message: parameter.dotDotDotToken
         ? 'the parameter must not be a rest parameter'
-        : 'the parameter needs a type annotation: its type becomes the tool\'s input schema (e.g. `input: { city: string }`)',
+        : "the parameter needs a type annotation: its type becomes the tool's input schema (e.g. `input: { city: string }`)",
       ...positionOf(sourceFile, parameter),
     });
   }

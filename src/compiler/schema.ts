@@ -40,13 +40,26 @@ export function deriveSchemas(parsed: ParsedTool, checker: ts.TypeChecker): Resu
   const { parameter, entry, sourceFile } = parsed;
   const fail = (node: ts.Node, e: unknown): Result<ToolSchemas> => {
     const message = e instanceof Unsupported ? `${e.where}: ${e.message}` : String(e);
-    return refuse({ stage: 'schema', code: 'unsupported_type', message, ...positionOf(sourceFile, node) });
+    return refuse({
+      stage: 'schema',
+      code: 'unsupported_type',
+      message,
+      ...positionOf(sourceFile, node),
+    });
   };
 
   const paramType = checker.getTypeAtLocation(parameter);
-  if (!isObjectLike(paramType) || checker.isArrayType(paramType) || checker.isTupleType(paramType)) {
+  if (
+    !isObjectLike(paramType) ||
+    checker.isArrayType(paramType) ||
+    checker.isTupleType(paramType)
+  ) {
     return refuse(
-      diag(sourceFile, parameter.type ?? parameter, `the parameter's type must be an object type whose properties are the tool's arguments (got ${checker.typeToString(paramType)})`),
+      diag(
+        sourceFile,
+        parameter.type ?? parameter,
+        `the parameter's type must be an object type whose properties are the tool's arguments (got ${checker.typeToString(paramType)})`,
+      ),
     );
   }
   let inputSchema: JsonSchema;
@@ -56,11 +69,18 @@ export function deriveSchemas(parsed: ParsedTool, checker: ts.TypeChecker): Resu
     return fail(parameter.type ?? parameter, e);
   }
   if (inputSchema['type'] !== 'object') {
-    return refuse(diag(sourceFile, parameter.type ?? parameter, 'the parameter\'s type must be one object type, not a union'));
+    return refuse(
+      diag(
+        sourceFile,
+        parameter.type ?? parameter,
+        "the parameter's type must be one object type, not a union",
+      ),
+    );
   }
 
   const signature = checker.getSignatureFromDeclaration(entry);
-  if (!signature) return refuse(diag(sourceFile, entry, 'the function\'s signature could not be resolved'));
+  if (!signature)
+    return refuse(diag(sourceFile, entry, "the function's signature could not be resolved"));
   const declaredReturn = checker.getReturnTypeOfSignature(signature);
   const awaited = checker.getAwaitedType(declaredReturn) ?? declaredReturn;
   const isAsync = awaited !== declaredReturn;
@@ -112,33 +132,61 @@ class Deriver {
     if (f & ts.TypeFlags.Number) return { type: 'number' };
     if (f & ts.TypeFlags.Boolean) return { type: 'boolean' };
     if (f & ts.TypeFlags.Null) return { type: 'null' };
-    if (f & ts.TypeFlags.StringLiteral) return { type: 'string', const: (type as ts.StringLiteralType).value };
-    if (f & ts.TypeFlags.NumberLiteral) return { type: 'number', const: (type as ts.NumberLiteralType).value };
+    if (f & ts.TypeFlags.StringLiteral)
+      return { type: 'string', const: (type as ts.StringLiteralType).value };
+    if (f & ts.TypeFlags.NumberLiteral)
+      return { type: 'number', const: (type as ts.NumberLiteralType).value };
     if (f & ts.TypeFlags.BooleanLiteral) return { type: 'boolean', const: name() === 'true' };
-    if (f & ts.TypeFlags.TemplateLiteral || f & ts.TypeFlags.StringMapping) return { type: 'string' };
+    if (f & ts.TypeFlags.TemplateLiteral || f & ts.TypeFlags.StringMapping)
+      return { type: 'string' };
     if (f & ts.TypeFlags.Union) return this.deriveUnion(type as ts.UnionType, where);
-    if (f & (ts.TypeFlags.BigInt | ts.TypeFlags.BigIntLiteral)) throw new Unsupported(where, 'bigint has no JSON form; use number or a decimal string');
-    if (f & (ts.TypeFlags.ESSymbol | ts.TypeFlags.UniqueESSymbol)) throw new Unsupported(where, 'symbols have no JSON form');
-    if (f & (ts.TypeFlags.Void | ts.TypeFlags.Undefined)) throw new Unsupported(where, `${name()} has no JSON form; return a JSON value (null for "nothing")`);
+    if (f & (ts.TypeFlags.BigInt | ts.TypeFlags.BigIntLiteral))
+      throw new Unsupported(where, 'bigint has no JSON form; use number or a decimal string');
+    if (f & (ts.TypeFlags.ESSymbol | ts.TypeFlags.UniqueESSymbol))
+      throw new Unsupported(where, 'symbols have no JSON form');
+    if (f & (ts.TypeFlags.Void | ts.TypeFlags.Undefined))
+      throw new Unsupported(
+        where,
+        `${name()} has no JSON form; return a JSON value (null for "nothing")`,
+      );
     if (f & ts.TypeFlags.Never) throw new Unsupported(where, 'never has no JSON form');
-    if (f & ts.TypeFlags.TypeParameter) throw new Unsupported(where, `the generic type ${name()} cannot become a schema; use a concrete type`);
+    if (f & ts.TypeFlags.TypeParameter)
+      throw new Unsupported(
+        where,
+        `the generic type ${name()} cannot become a schema; use a concrete type`,
+      );
     if (f & ts.TypeFlags.NonPrimitive) return { type: 'object' };
-    if (f & (ts.TypeFlags.Object | ts.TypeFlags.Intersection)) return this.deriveObjectLike(type, where);
+    if (f & (ts.TypeFlags.Object | ts.TypeFlags.Intersection))
+      return this.deriveObjectLike(type, where);
     throw new Unsupported(where, `the type ${name()} has no JSON Schema form`);
   }
 
   private deriveUnion(union: ts.UnionType, where: string): JsonSchema {
-    const members = union.types.filter((t) => !(t.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Void)));
+    const members = union.types.filter(
+      (t) => !(t.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Void)),
+    );
     if (members.length === 0) throw new Unsupported(where, 'undefined has no JSON form');
-    const literalFlags = ts.TypeFlags.StringLiteral | ts.TypeFlags.NumberLiteral | ts.TypeFlags.BooleanLiteral | ts.TypeFlags.Null;
-    const hasTrue = members.some((t) => t.flags & ts.TypeFlags.BooleanLiteral && this.checker.typeToString(t) === 'true');
-    const hasFalse = members.some((t) => t.flags & ts.TypeFlags.BooleanLiteral && this.checker.typeToString(t) === 'false');
+    const literalFlags =
+      ts.TypeFlags.StringLiteral |
+      ts.TypeFlags.NumberLiteral |
+      ts.TypeFlags.BooleanLiteral |
+      ts.TypeFlags.Null;
+    const hasTrue = members.some(
+      (t) => t.flags & ts.TypeFlags.BooleanLiteral && this.checker.typeToString(t) === 'true',
+    );
+    const hasFalse = members.some(
+      (t) => t.flags & ts.TypeFlags.BooleanLiteral && this.checker.typeToString(t) === 'false',
+    );
     const boolean = hasTrue && hasFalse;
-    const rest = boolean ? members.filter((t) => !(t.flags & ts.TypeFlags.BooleanLiteral)) : members;
+    const rest = boolean
+      ? members.filter((t) => !(t.flags & ts.TypeFlags.BooleanLiteral))
+      : members;
 
     // All literals (plus null): one enum, e.g. "mm" | "cm" | null.
     if (!boolean && rest.every((t) => t.flags & literalFlags)) {
-      const values = rest.map((t) => this.derive(t, where)).map((s) => (s['type'] === 'null' ? null : s['const']));
+      const values = rest
+        .map((t) => this.derive(t, where))
+        .map((s) => (s['type'] === 'null' ? null : s['const']));
       const types = [...new Set(rest.map((t) => this.derive(t, where)['type'] as string))];
       return { type: types.length === 1 ? types[0] : types, enum: values };
     }
@@ -161,7 +209,10 @@ class Deriver {
       return { type: 'array', items: element ? this.derive(element, `${where}[]`) : {} };
     }
     if (type.getCallSignatures().length > 0 || type.getConstructSignatures().length > 0) {
-      throw new Unsupported(where, `${checker.typeToString(type)} is a function, which has no JSON form`);
+      throw new Unsupported(
+        where,
+        `${checker.typeToString(type)} is a function, which has no JSON form`,
+      );
     }
     if (this.inProgress.has(type)) return {}; // recursive type: accept any JSON below the first repetition
     this.inProgress.add(type);
@@ -171,22 +222,30 @@ class Deriver {
       for (const property of checker.getPropertiesOfType(type)) {
         const propertyName = property.getName();
         const propertyWhere = `${where}.${propertyName}`;
-        if (propertyName.startsWith('__@')) throw new Unsupported(propertyWhere, 'symbol-keyed properties have no JSON form');
+        if (propertyName.startsWith('__@'))
+          throw new Unsupported(propertyWhere, 'symbol-keyed properties have no JSON form');
         const propertyType = checker.getTypeOfSymbolAtLocation(property, this.location);
-        if (property.flags & ts.SymbolFlags.Method || propertyType.getCallSignatures().length > 0) {
+        if (!(property.flags & ts.SymbolFlags.Method) && propertyType.getCallSignatures().length > 0) {
+          throw new Unsupported(propertyWhere, `${checker.typeToString(propertyType)} is a function, which has no JSON form`);
+        }
+        if (property.flags & ts.SymbolFlags.Method) {
           throw new Unsupported(
             propertyWhere,
             `${checker.typeToString(type)} has a method; class instances like Date or Map have no JSON form (use a string, an array or a plain object)`,
           );
         }
         const schema = this.derive(propertyType, propertyWhere);
-        const description = ts.displayPartsToString(property.getDocumentationComment(checker)).trim();
+        const description = ts
+          .displayPartsToString(property.getDocumentationComment(checker))
+          .trim();
         properties[propertyName] = description ? { ...schema, description } : schema;
         if (!(property.flags & ts.SymbolFlags.Optional)) required.push(propertyName);
       }
       const schema: JsonSchema = { type: 'object', properties };
       if (required.length > 0) schema['required'] = required;
-      const index = checker.getIndexInfosOfType(type).find((info) => info.keyType.flags & (ts.TypeFlags.String | ts.TypeFlags.Number));
+      const index = checker
+        .getIndexInfosOfType(type)
+        .find((info) => info.keyType.flags & (ts.TypeFlags.String | ts.TypeFlags.Number));
       if (index) schema['additionalProperties'] = this.derive(index.type, `${where}[key]`);
       else if (this.closed) schema['additionalProperties'] = false;
       return schema;
@@ -199,9 +258,14 @@ class Deriver {
     const elements = this.checker.getTypeArguments(type);
     const target = type.target;
     const schemas = elements.map((t, i) => this.derive(t, `${where}[${i}]`));
-    const hasRest = target.elementFlags.some((flag) => flag & (ts.ElementFlags.Rest | ts.ElementFlags.Variadic));
+    const hasRest = target.elementFlags.some(
+      (flag) => flag & (ts.ElementFlags.Rest | ts.ElementFlags.Variadic),
+    );
     const unique = dedupe(schemas);
-    const schema: JsonSchema = { type: 'array', items: unique.length === 1 ? unique[0] : { anyOf: unique } };
+    const schema: JsonSchema = {
+      type: 'array',
+      items: unique.length === 1 ? unique[0] : { anyOf: unique },
+    };
     schema['minItems'] = target.minLength;
     if (!hasRest) schema['maxItems'] = elements.length;
     return schema;

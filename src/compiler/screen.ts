@@ -46,7 +46,10 @@ const HOST_GLOBALS = new Map<string, string>([
   ['WebAssembly', 'WebAssembly is not available in the sandbox'],
   ['Worker', 'there are no threads in the sandbox'],
   ['SharedArrayBuffer', 'shared memory is not available in the sandbox'],
-  ['Atomics', 'Atomics is not available in the sandbox (Atomics.wait could block outside the time limit)'],
+  [
+    'Atomics',
+    'Atomics is not available in the sandbox (Atomics.wait could block outside the time limit)',
+  ],
 ]);
 
 /** Screens the AST of a parsed source; returns every finding (empty when the source is acceptable). */
@@ -72,7 +75,11 @@ export function screenAst(sourceFile: ts.SourceFile): Diagnostic[] {
     if (ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node)) return;
 
     if (ts.isImportDeclaration(node) || ts.isImportEqualsDeclaration(node)) {
-      refuseAt(node, 'forbidden_construct', 'imports are not allowed: a tool is one self-contained source using ECMAScript built-ins only');
+      refuseAt(
+        node,
+        'forbidden_construct',
+        'imports are not allowed: a tool is one self-contained source using ECMAScript built-ins only',
+      );
       return;
     }
     if (ts.isExportDeclaration(node) && node.moduleSpecifier) {
@@ -80,7 +87,11 @@ export function screenAst(sourceFile: ts.SourceFile): Diagnostic[] {
       return;
     }
     if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
-      refuseAt(node, 'forbidden_construct', 'dynamic import() is not allowed: modules cannot be loaded');
+      refuseAt(
+        node,
+        'forbidden_construct',
+        'dynamic import() is not allowed: modules cannot be loaded',
+      );
     }
     if (ts.isMetaProperty(node) && node.keywordToken === ts.SyntaxKind.ImportKeyword) {
       refuseAt(node, 'forbidden_construct', 'import.meta is not available: a tool is not a module');
@@ -88,10 +99,17 @@ export function screenAst(sourceFile: ts.SourceFile): Diagnostic[] {
     if (node.kind === ts.SyntaxKind.WithStatement) {
       refuseAt(node, 'forbidden_construct', '`with` statements are not allowed');
     }
-    if (ts.canHaveModifiers(node) && ts.getModifiers(node)?.some((m) => m.kind === ts.SyntaxKind.DeclareKeyword)) {
+    if (
+      ts.canHaveModifiers(node) &&
+      ts.getModifiers(node)?.some((m) => m.kind === ts.SyntaxKind.DeclareKeyword)
+    ) {
       // Security: an ambient declaration (`declare const process: any`) would silence the type check
       // about host globals that do not exist.
-      refuseAt(node, 'forbidden_construct', 'ambient `declare` statements are not allowed: the sandbox offers only ECMAScript built-ins');
+      refuseAt(
+        node,
+        'forbidden_construct',
+        'ambient `declare` statements are not allowed: the sandbox offers only ECMAScript built-ins',
+      );
       return;
     }
     if (ts.isModuleDeclaration(node) && ts.isIdentifier(node.name) && node.name.text === 'global') {
@@ -100,33 +118,63 @@ export function screenAst(sourceFile: ts.SourceFile): Diagnostic[] {
     }
     if (ts.isPropertyAccessExpression(node) && node.name.text === 'constructor') {
       // Security: `x.constructor.constructor` is the classic way to reach Function without naming it.
-      refuseAt(node.name, 'forbidden_construct', 'reading `.constructor` is not allowed (it reaches Function); use `instanceof` or `typeof` to test types');
+      refuseAt(
+        node.name,
+        'forbidden_construct',
+        'reading `.constructor` is not allowed (it reaches Function); use `instanceof` or `typeof` to test types',
+      );
     }
-    if (ts.isElementAccessExpression(node) && foldString(node.argumentExpression) === 'constructor') {
-      refuseAt(node.argumentExpression, 'forbidden_construct', 'reading `["constructor"]` is not allowed (it reaches Function); use `instanceof` or `typeof` to test types');
+    if (
+      ts.isElementAccessExpression(node) &&
+      foldString(node.argumentExpression) === 'constructor'
+    ) {
+      refuseAt(
+        node.argumentExpression,
+        'forbidden_construct',
+        'reading `["constructor"]` is not allowed (it reaches Function); use `instanceof` or `typeof` to test types',
+      );
     }
     if (ts.isBindingElement(node)) {
       const key = node.propertyName ?? node.name;
-      const keyText = ts.isIdentifier(key) ? key.text : ts.isComputedPropertyName(key) ? foldString(key.expression) : ts.isStringLiteralLike(key) ? key.text : undefined;
+      const keyText = ts.isIdentifier(key)
+        ? key.text
+        : ts.isComputedPropertyName(key)
+          ? foldString(key.expression)
+          : ts.isStringLiteralLike(key)
+            ? key.text
+            : undefined;
       if (keyText === 'constructor') {
-        refuseAt(key, 'forbidden_construct', 'destructuring `constructor` is not allowed (it reaches Function)');
+        refuseAt(
+          key,
+          'forbidden_construct',
+          'destructuring `constructor` is not allowed (it reaches Function)',
+        );
       }
     }
     if (ts.isCallExpression(node) || ts.isNewExpression(node)) {
       for (const arg of node.arguments ?? []) {
         // Reflect.get(x, "constructor"), Object.getOwnPropertyDescriptor(p, "constructor") and friends.
         if (foldString(arg) === 'constructor') {
-          refuseAt(arg, 'forbidden_construct', 'passing "constructor" as a property key is not allowed (it reaches Function)');
+          refuseAt(
+            arg,
+            'forbidden_construct',
+            'passing "constructor" as a property key is not allowed (it reaches Function)',
+          );
         }
       }
     }
     if (ts.isIdentifier(node) && isValueReference(node)) {
       const name = node.text; // `text` is the cooked name: unicode escapes like \u0065val are already decoded
       if (CODE_EVALUATORS.has(name) && !declared.has(name)) {
-        refuseAt(node, 'forbidden_construct', `${name} is not allowed: evaluating strings as code is refused`);
+        refuseAt(
+          node,
+          'forbidden_construct',
+          `${name} is not allowed: evaluating strings as code is refused`,
+        );
       } else {
         const why = HOST_GLOBALS.get(name);
-        if (why !== undefined && !declared.has(name)) refuseAt(node, 'forbidden_global', `${name} is not available: ${why}`);
+        if (why !== undefined && !declared.has(name))
+          refuseAt(node, 'forbidden_global', `${name} is not available: ${why}`);
       }
     }
     ts.forEachChild(node, visit);

@@ -17,5 +17,8 @@ const TRANSPILE_OPTIONS: ts.CompilerOptions = Object.freeze({
 
 /** Returns plain JavaScript for `source`. The source has passed parse, screen and typecheck. */
 export function transpileSource(source: string): string {
-  return ts.transpileModule(source, { compilerOptions: TRANSPILE_OPTIONS, reportDiagnostics: false }).outputText;
+  return ts.transpileModule(source, {
+    compilerOptions: TRANSPILE_OPTIONS,
+    reportDiagnostics: false,
+  }).outputText;
 }

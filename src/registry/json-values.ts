@@ -34,7 +34,13 @@ function show(value: unknown): string {
   return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
-function check(schema: Schema, value: unknown, path: (string | number)[], issues: ValueIssue[], max: number): void {
+function check(
+  schema: Schema,
+  value: unknown,
+  path: (string | number)[],
+  issues: ValueIssue[],
+  max: number,
+): void {
   if (issues.length >= max) return;
   const fail = (message: string): void => {
     issues.push({ path: [...path], message });
@@ -49,7 +55,8 @@ function check(schema: Schema, value: unknown, path: (string | number)[], issues
         if (!best || (found[0]?.path.length ?? 0) > (best[0]?.path.length ?? 0)) best = found;
       }
       const first = best?.[0];
-      if (first && first.path.length > 0) issues.push({ path: [...path, ...first.path], message: first.message });
+      if (first && first.path.length > 0)
+        issues.push({ path: [...path, ...first.path], message: first.message });
       else fail(`must match one of the allowed shapes, got ${show(value)}`);
     }
     return;
@@ -58,9 +65,12 @@ function check(schema: Schema, value: unknown, path: (string | number)[], issues
   if (type !== undefined) {
     const allowed = Array.isArray(type) ? (type as string[]) : [type as string];
     const actual = jsonType(value);
-    const matches = allowed.includes(actual) || (actual === 'integer' && allowed.includes('number'));
+    const matches =
+      allowed.includes(actual) || (actual === 'integer' && allowed.includes('number'));
     if (!matches) {
-      fail(`must be ${allowed.join(' or ')}, got ${actual === 'integer' ? 'number' : actual} ${show(value)}`);
+      fail(
+        `must be ${allowed.join(' or ')}, got ${actual === 'integer' ? 'number' : actual} ${show(value)}`,
+      );
       return;
     }
   }
@@ -68,15 +78,22 @@ function check(schema: Schema, value: unknown, path: (string | number)[], issues
     fail(`must be ${show(schema['const'])}, got ${show(value)}`);
     return;
   }
-  if (Array.isArray(schema['enum']) && !(schema['enum'] as unknown[]).some((v) => jsonEqual(v, value, 0))) {
-    fail(`must be one of ${(schema['enum'] as unknown[]).map(show).join(', ')}, got ${show(value)}`);
+  if (
+    Array.isArray(schema['enum']) &&
+    !(schema['enum'] as unknown[]).some((v) => jsonEqual(v, value, 0))
+  ) {
+    fail(
+      `must be one of ${(schema['enum'] as unknown[]).map(show).join(', ')}, got ${show(value)}`,
+    );
     return;
   }
   if (Array.isArray(value)) {
     const min = schema['minItems'];
     const maxItems = schema['maxItems'];
-    if (typeof min === 'number' && value.length < min) fail(`must have at least ${min} items, got ${value.length}`);
-    if (typeof maxItems === 'number' && value.length > maxItems) fail(`must have at most ${maxItems} items, got ${value.length}`);
+    if (typeof min === 'number' && value.length < min)
+      fail(`must have at least ${min} items, got ${value.length}`);
+    if (typeof maxItems === 'number' && value.length > maxItems)
+      fail(`must have at most ${maxItems} items, got ${value.length}`);
     const items = schema['items'];
     if (typeof items === 'object' && items !== null) {
       value.forEach((item, i) => check(items as Schema, item, [...path, i], issues, max));
@@ -95,7 +112,9 @@ function check(schema: Schema, value: unknown, path: (string | number)[], issues
       if (propertySchema) check(propertySchema, item, [...path, name], issues, max);
       else if (additional === false) {
         const known = Object.keys(properties);
-        fail(`has an unknown property "${name}"${known.length ? ` (known: ${known.join(', ')})` : ''}`);
+        fail(
+          `has an unknown property "${name}"${known.length ? ` (known: ${known.join(', ')})` : ''}`,
+        );
       } else if (typeof additional === 'object' && additional !== null) {
         check(additional as Schema, item, [...path, name], issues, max);
       }
@@ -107,17 +126,31 @@ function check(schema: Schema, value: unknown, path: (string | number)[], issues
  * Deep JSON equality with object key order ignored and numbers equal within `tolerance` relative to the
  * larger magnitude (a hand-written 1628.894626777442 matches 1628.8946267774422).
  */
-export function jsonEqual(expected: unknown, actual: unknown, tolerance = NUMBER_TOLERANCE): boolean {
+export function jsonEqual(
+  expected: unknown,
+  actual: unknown,
+  tolerance = NUMBER_TOLERANCE,
+): boolean {
   if (typeof expected === 'number' && typeof actual === 'number') {
     if (expected === actual) return true;
-    return Math.abs(expected - actual) <= tolerance * Math.max(Math.abs(expected), Math.abs(actual));
+    return (
+      Math.abs(expected - actual) <= tolerance * Math.max(Math.abs(expected), Math.abs(actual))
+    );
   }
-  if (expected === null || actual === null || typeof expected !== 'object' || typeof actual !== 'object') {
+  if (
+    expected === null ||
+    actual === null ||
+    typeof expected !== 'object' ||
+    typeof actual !== 'object'
+  ) {
     return expected === actual;
   }
   if (Array.isArray(expected) !== Array.isArray(actual)) return false;
   if (Array.isArray(expected) && Array.isArray(actual)) {
-    return expected.length === actual.length && expected.every((item, i) => jsonEqual(item, actual[i], tolerance));
+    return (
+      expected.length === actual.length &&
+      expected.every((item, i) => jsonEqual(item, actual[i], tolerance))
+    );
   }
   const e = expected as Record<string, unknown>;
   const a = actual as Record<string, unknown>;

@@ -38,11 +38,24 @@ export type CallFailureKind = FailureKind | 'bad_result';
 
 /** The outcome of calling a dynamic tool. */
 export type CallResult =
-  | { readonly ok: true; readonly value: unknown; readonly logs: readonly string[]; readonly record: ToolRecord }
+  | {
+      readonly ok: true;
+      readonly value: unknown;
+      readonly logs: readonly string[];
+      readonly record: ToolRecord;
+    }
   | { readonly ok: false; readonly refused: readonly Diagnostic[] }
-  | { readonly ok: false; readonly kind: CallFailureKind; readonly message: string; readonly logs: readonly string[] };
+  | {
+      readonly ok: false;
+      readonly kind: CallFailureKind;
+      readonly message: string;
+      readonly logs: readonly string[];
+    };
 
-export type ChangeEvent = { readonly type: 'created' | 'replaced' | 'deleted'; readonly name: string };
+export type ChangeEvent = {
+  readonly type: 'created' | 'replaced' | 'deleted';
+  readonly name: string;
+};
 
 export class ToolRegistry {
   private readonly tools = new Map<string, ToolRecord>();
@@ -61,7 +74,7 @@ export class ToolRegistry {
   async load(): Promise<number> {
     const records = await this.deps.store.loadAll();
     for (const record of records) {
-      if ((META_TOOL_NAMES as readonly string[]).includes(record.name)) continue;
+      if (META_TOOL_NAMES.includes(record.name)) continue;
       this.tools.set(record.name, record);
     }
     return this.tools.size;
@@ -98,8 +111,13 @@ export class ToolRegistry {
     const parsed = parseArguments(CreateToolArgumentsSchema, rawArguments);
     if (!parsed.ok) return parsed;
     const args = parsed.value;
-    if ((META_TOOL_NAMES as readonly string[]).includes(args.name)) {
-      return refuse({ stage: 'arguments', code: 'reserved_name', message: `"${args.name}" is the name of a toolsmith meta-tool; choose another name`, path: ['name'] });
+    if (META_TOOL_NAMES.includes(args.name)) {
+      return refuse({
+        stage: 'arguments',
+        code: 'reserved_name',
+        message: `"${args.name}" is the name of a toolsmith meta-tool; choose another name`,
+        path: ['name'],
+      });
     }
     const limitsRefusal = this.checkSubmissionLimits(args.source, args.description, args.tests);
     if (limitsRefusal.length > 0) return refuse(...limitsRefusal);
@@ -118,7 +136,12 @@ export class ToolRegistry {
       if (!compiled.ok) return compiled;
       const tests = args.tests as TestCase[];
       const subject = { name: args.name, ...compiled.value };
-      const tested = await runTests(this.deps.sandbox, subject, tests, runLimitsOf(this.deps.limits));
+      const tested = await runTests(
+        this.deps.sandbox,
+        subject,
+        tests,
+        runLimitsOf(this.deps.limits),
+      );
       if (tested.diagnostics.length > 0) return refuse<Created>(...tested.diagnostics);
 
       const now = this.clock().toISOString();
@@ -143,7 +166,10 @@ export class ToolRegistry {
       this.tools.set(record.name, record);
       if (!existing) this.stats.set(record.name, new ToolStats());
       this.emit({ type: existing ? 'replaced' : 'created', name: record.name });
-      return { ok: true, value: { record, replaced: existing !== undefined, tests: tested.reports } };
+      return {
+        ok: true,
+        value: { record, replaced: existing !== undefined, tests: tested.reports },
+      };
     });
   }
 
@@ -173,7 +199,11 @@ export class ToolRegistry {
     }
     const started = performance.now();
     const limits = runLimitsOf(this.deps.limits);
-    const outcome = await this.deps.sandbox.run({ code: record.code, entry: record.name, inputJson: JSON.stringify(input) }, limits, signal);
+    const outcome = await this.deps.sandbox.run(
+      { code: record.code, entry: record.name, inputJson: JSON.stringify(input) },
+      limits,
+      signal,
+    );
     const ms = performance.now() - started;
     if (!outcome.ok) {
       stats.recordFailure(outcome.kind, outcome.message, ms, this.clock());
@@ -193,11 +223,23 @@ export class ToolRegistry {
   private checkCallArguments(record: ToolRecord, input: unknown): Diagnostic[] {
     const size = Buffer.byteLength(JSON.stringify(input) ?? '');
     if (size > this.deps.limits.maxArgumentsBytes) {
-      return [{ stage: 'limits', code: 'too_large', message: `the arguments are ${size} bytes of JSON, over the ${this.deps.limits.maxArgumentsBytes}-byte cap` }];
+      return [
+        {
+          stage: 'limits',
+          code: 'too_large',
+          message: `the arguments are ${size} bytes of JSON, over the ${this.deps.limits.maxArgumentsBytes}-byte cap`,
+        },
+      ];
     }
     const depth = jsonDepth(input, this.deps.limits.maxJsonDepth);
     if (depth > this.deps.limits.maxJsonDepth) {
-      return [{ stage: 'limits', code: 'too_deep', message: `the arguments nest deeper than the ${this.deps.limits.maxJsonDepth}-level cap` }];
+      return [
+        {
+          stage: 'limits',
+          code: 'too_deep',
+          message: `the arguments nest deeper than the ${this.deps.limits.maxJsonDepth}-level cap`,
+        },
+      ];
     }
     return validateValue(record.inputSchema, input).map((issue) => ({
       stage: 'arguments',
@@ -207,25 +249,63 @@ export class ToolRegistry {
     }));
   }
 
-  private checkSubmissionLimits(source: string, description: string, tests: readonly unknown[]): Diagnostic[] {
+  private checkSubmissionLimits(
+    source: string,
+    description: string,
+    tests: readonly unknown[],
+  ): Diagnostic[] {
     const l = this.deps.limits;
     const found: Diagnostic[] = [];
     const sourceBytes = Buffer.byteLength(source);
-    if (sourceBytes > l.maxSourceBytes) found.push({ stage: 'limits', code: 'too_large', message: `the source is ${sourceBytes} bytes, over the ${l.maxSourceBytes}-byte cap`, path: ['source'] });
-    if (description.length > l.maxDescriptionChars) found.push({ stage: 'limits', code: 'too_large', message: `the description is ${description.length} characters, over the ${l.maxDescriptionChars}-character cap`, path: ['description'] });
-    if (tests.length > l.maxTests) found.push({ stage: 'limits', code: 'too_large', message: `there are ${tests.length} tests, over the cap of ${l.maxTests}`, path: ['tests'] });
+    if (sourceBytes > l.maxSourceBytes)
+      found.push({
+        stage: 'limits',
+        code: 'too_large',
+        message: `the source is ${sourceBytes} bytes, over the ${l.maxSourceBytes}-byte cap`,
+        path: ['source'],
+      });
+    if (description.length > l.maxDescriptionChars)
+      found.push({
+        stage: 'limits',
+        code: 'too_large',
+        message: `the description is ${description.length} characters, over the ${l.maxDescriptionChars}-character cap`,
+        path: ['description'],
+      });
+    if (tests.length > l.maxTests)
+      found.push({
+        stage: 'limits',
+        code: 'too_large',
+        message: `there are ${tests.length} tests, over the cap of ${l.maxTests}`,
+        path: ['tests'],
+      });
     const testsBytes = Buffer.byteLength(JSON.stringify(tests));
-    if (testsBytes > l.maxTestsBytes) found.push({ stage: 'limits', code: 'too_large', message: `the tests are ${testsBytes} bytes of JSON, over the ${l.maxTestsBytes}-byte cap`, path: ['tests'] });
+    if (testsBytes > l.maxTestsBytes)
+      found.push({
+        stage: 'limits',
+        code: 'too_large',
+        message: `the tests are ${testsBytes} bytes of JSON, over the ${l.maxTestsBytes}-byte cap`,
+        path: ['tests'],
+      });
     tests.forEach((test, index) => {
       if (jsonDepth(test, l.maxJsonDepth + 2) > l.maxJsonDepth + 2) {
-        found.push({ stage: 'limits', code: 'too_deep', message: `test ${index + 1} nests deeper than the ${l.maxJsonDepth}-level cap`, path: ['tests', index] });
+        found.push({
+          stage: 'limits',
+          code: 'too_deep',
+          message: `test ${index + 1} nests deeper than the ${l.maxJsonDepth}-level cap`,
+          path: ['tests', index],
+        });
       }
     });
     return found;
   }
 
   private notFound(name: string): Diagnostic {
-    return { stage: 'arguments', code: 'not_found', message: `there is no tool named "${name}"; search_tools lists the tools that exist`, path: ['name'] };
+    return {
+      stage: 'arguments',
+      code: 'not_found',
+      message: `there is no tool named "${name}"; search_tools lists the tools that exist`,
+      path: ['name'],
+    };
   }
 
   private emit(event: ChangeEvent): void {
@@ -242,7 +322,10 @@ export class ToolRegistry {
   private async withLock<T>(name: string, work: () => Promise<T>): Promise<T> {
     const previous = this.locks.get(name) ?? Promise.resolve();
     const current = previous.then(work, work);
-    const settled = current.then(() => undefined, () => undefined);
+    const settled = current.then(
+      () => undefined,
+      () => undefined,
+    );
     this.locks.set(name, settled);
     try {
       return await current;

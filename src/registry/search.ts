@@ -11,7 +11,30 @@ export interface SearchHit {
 }
 
 const FIELD_WEIGHTS = { name: 3, parameters: 2, description: 1 } as const;
-const STOP_WORDS = new Set(['a', 'an', 'the', 'of', 'to', 'and', 'or', 'for', 'in', 'on', 'with', 'by', 'is', 'it', 'as', 'at', 'from', 'into', 'that', 'this', 'be', 'tool']);
+const STOP_WORDS = new Set([
+  'a',
+  'an',
+  'the',
+  'of',
+  'to',
+  'and',
+  'or',
+  'for',
+  'in',
+  'on',
+  'with',
+  'by',
+  'is',
+  'it',
+  'as',
+  'at',
+  'from',
+  'into',
+  'that',
+  'this',
+  'be',
+  'tool',
+]);
 
 /** Lowercase word tokens, camelCase and snake_case split, stop words dropped, light stemming. */
 export function tokenize(text: string): string[] {
@@ -44,7 +67,11 @@ interface Indexed {
 }
 
 /** Returns the best `limit` matches for `query`, best first; an empty query lists tools by name. */
-export function searchTools(records: Iterable<ToolRecord>, query: string, limit: number): SearchHit[] {
+export function searchTools(
+  records: Iterable<ToolRecord>,
+  query: string,
+  limit: number,
+): SearchHit[] {
   const all = [...records];
   const queryTokens = [...new Set(tokenize(query))];
   if (queryTokens.length === 0) {
@@ -68,7 +95,8 @@ export function searchTools(records: Iterable<ToolRecord>, query: string, limit:
       documentFrequency.set(token, (documentFrequency.get(token) ?? 0) + 1);
     }
   }
-  const idf = (token: string): number => Math.log(1 + all.length / (1 + (documentFrequency.get(token) ?? 0)));
+  const idf = (token: string): number =>
+    Math.log(1 + all.length / (1 + (documentFrequency.get(token) ?? 0)));
   const hits: SearchHit[] = [];
   for (const item of indexed) {
     let score = 0;
@@ -82,9 +110,15 @@ export function searchTools(records: Iterable<ToolRecord>, query: string, limit:
       }
       score += best;
     }
-    if (score > 0) hits.push({ record: item.record, score: Math.round((score / queryTokens.length) * 1000) / 1000 });
+    if (score > 0)
+      hits.push({
+        record: item.record,
+        score: Math.round((score / queryTokens.length) * 1000) / 1000,
+      });
   }
-  return hits.sort((a, b) => b.score - a.score || a.record.name.localeCompare(b.record.name)).slice(0, limit);
+  return hits
+    .sort((a, b) => b.score - a.score || a.record.name.localeCompare(b.record.name))
+    .slice(0, limit);
 }
 
 function sharesPrefix(a: string, b: string): boolean {

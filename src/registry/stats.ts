@@ -7,7 +7,11 @@ export interface StatsSnapshot {
   readonly failures: Readonly<Record<string, number>>;
   readonly argumentRefusals: number;
   readonly medianMs: number | null;
-  readonly lastError: { readonly at: string; readonly kind: string; readonly message: string } | null;
+  readonly lastError: {
+    readonly at: string;
+    readonly kind: string;
+    readonly message: string;
+  } | null;
 }
 
 const WINDOW = 101;

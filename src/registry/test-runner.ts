@@ -48,10 +48,19 @@ export async function runTests(
   const reports = await Promise.all(
     tests.map(async (test, index): Promise<TestReport> => {
       const started = now();
-      const outcome = await sandbox.run({ code: subject.code, entry: subject.name, inputJson: JSON.stringify(test.input) }, limits);
+      const outcome = await sandbox.run(
+        { code: subject.code, entry: subject.name, inputJson: JSON.stringify(test.input) },
+        limits,
+      );
       const ms = now() - started;
       const failure = judge(test, outcome, subject.resultSchema);
-      if (failure) diagnostics.push({ stage: 'tests', code: 'test_failed', message: `test ${index + 1}: ${failure.message}`, test: { index, ...failure.detail } });
+      if (failure)
+        diagnostics.push({
+          stage: 'tests',
+          code: 'test_failed',
+          message: `test ${index + 1}: ${failure.message}`,
+          test: { index, ...failure.detail },
+        });
       return { index, passed: failure === undefined, ms };
     }),
   );
@@ -65,19 +74,38 @@ function judge(
   test: TestCase,
   outcome: Outcome,
   resultSchema: JsonSchemaObject,
-): { message: string; detail: NonNullable<Diagnostic['test']> extends infer D ? Omit<D, 'index'> : never } | undefined {
+):
+  | {
+      message: string;
+      detail: NonNullable<Diagnostic['test']> extends infer D ? Omit<D, 'index'> : never;
+    }
+  | undefined {
   const input = test.input;
   const wantsError = 'error' in test;
-  const expectation = wantsError ? `an error containing ${JSON.stringify(test.error)}` : show(test.expected);
-  const base = wantsError ? { input, expectedError: test.error } : { input, expected: test.expected };
+  const expectation = wantsError
+    ? `an error containing ${JSON.stringify(test.error)}`
+    : show(test.expected);
+  const base = wantsError
+    ? { input, expectedError: test.error }
+    : { input, expected: test.expected };
   if (!outcome.ok) {
-    if (wantsError && outcome.kind === 'threw' && outcome.message.includes(test.error)) return undefined;
-    const what = outcome.kind === 'threw' ? `threw "${outcome.message}"` : `failed (${outcome.kind}): ${outcome.message}`;
-    return { message: `with input ${show(input)} expected ${expectation}, but the tool ${what}`, detail: { ...base, actualError: outcome.message } };
+    if (wantsError && outcome.kind === 'threw' && outcome.message.includes(test.error))
+      return undefined;
+    const what =
+      outcome.kind === 'threw'
+        ? `threw "${outcome.message}"`
+        : `failed (${outcome.kind}): ${outcome.message}`;
+    return {
+      message: `with input ${show(input)} expected ${expectation}, but the tool ${what}`,
+      detail: { ...base, actualError: outcome.message },
+    };
   }
   const actual: unknown = JSON.parse(outcome.json);
   if (wantsError) {
-    return { message: `with input ${show(input)} expected ${expectation}, but the tool returned ${show(actual)}`, detail: { ...base, actual } };
+    return {
+      message: `with input ${show(input)} expected ${expectation}, but the tool returned ${show(actual)}`,
+      detail: { ...base, actual },
+    };
   }
   const typeIssue = validateValue(resultSchema, actual, 1)[0];
   if (typeIssue) {
@@ -87,7 +115,10 @@ function judge(
     };
   }
   if (!jsonEqual(test.expected, actual)) {
-    return { message: `with input ${show(input)} expected ${expectation}, got ${show(actual)}`, detail: { ...base, actual } };
+    return {
+      message: `with input ${show(input)} expected ${expectation}, got ${show(actual)}`,
+      detail: { ...base, actual },
+    };
   }
   return undefined;
 }

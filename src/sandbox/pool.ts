@@ -69,7 +69,14 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
     });
     worker.unref();
     stats.workersStarted++;
-    const slot: Slot = { worker, ready: Promise.resolve(), job: undefined, timer: undefined, runs: 0, dead: false };
+    const slot: Slot = {
+      worker,
+      ready: Promise.resolve(),
+      job: undefined,
+      timer: undefined,
+      runs: 0,
+      dead: false,
+    };
     slot.ready = new Promise<void>((resolve) => {
       const onFirst = (message: unknown): void => {
         if (typeof message === 'object' && message !== null && 'ready' in message) {
@@ -91,10 +98,15 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
     });
     worker.on('error', () => {
       // An uncaught error inside the worker: its job (if any) fails, the worker is replaced.
-      failAndReplace(slot, 'crashed', 'the sandbox worker failed while running the tool and was replaced');
+      failAndReplace(
+        slot,
+        'crashed',
+        'the sandbox worker failed while running the tool and was replaced',
+      );
     });
     worker.on('exit', () => {
-      if (!slot.dead) failAndReplace(slot, 'crashed', 'the sandbox worker exited unexpectedly and was replaced');
+      if (!slot.dead)
+        failAndReplace(slot, 'crashed', 'the sandbox worker exited unexpectedly and was replaced');
     });
     return slot;
   };
@@ -119,7 +131,11 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
     slots[index] = spawn();
   };
 
-  const failAndReplace = (slot: Slot, kind: 'crashed' | 'timeout' | 'cancelled', message: string): void => {
+  const failAndReplace = (
+    slot: Slot,
+    kind: 'crashed' | 'timeout' | 'cancelled',
+    message: string,
+  ): void => {
     finish(slot, { ok: false, kind, message, logs: [] });
     replace(slot);
     pump();
@@ -133,13 +149,19 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
       if (!job) return;
       slot.job = job;
       if (job.signal) {
-        job.onAbort = () => failAndReplace(slot, 'cancelled', 'the call was cancelled by the client');
+        job.onAbort = () =>
+          failAndReplace(slot, 'cancelled', 'the call was cancelled by the client');
         job.signal.addEventListener('abort', job.onAbort, { once: true });
       }
       // The backstop: QuickJS's interrupt handler should end the run at timeoutMs; a native builtin that
       // never polls it (a huge JSON.stringify) is killed here instead.
       slot.timer = setTimeout(
-        () => failAndReplace(slot, 'timeout', 'the tool ran past its time limit and its sandbox was killed'),
+        () =>
+          failAndReplace(
+            slot,
+            'timeout',
+            'the tool ran past its time limit and its sandbox was killed',
+          ),
         job.limits.timeoutMs + grace,
       );
       slot.timer.unref();
@@ -153,9 +175,20 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
   return {
     stats,
     run(request, limits, signal) {
-      if (closed) return Promise.resolve({ ok: false, kind: 'crashed', message: 'the sandbox is shut down', logs: [] });
+      if (closed)
+        return Promise.resolve({
+          ok: false,
+          kind: 'crashed',
+          message: 'the sandbox is shut down',
+          logs: [],
+        });
       if (signal?.aborted) {
-        return Promise.resolve({ ok: false, kind: 'cancelled', message: 'the call was cancelled by the client', logs: [] });
+        return Promise.resolve({
+          ok: false,
+          kind: 'cancelled',
+          message: 'the call was cancelled by the client',
+          logs: [],
+        });
       }
       return new Promise<RunOutcome>((resolve) => {
         const job: Job = { id: nextId++, request, limits, signal, resolve };
@@ -165,7 +198,12 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
             const index = queue.indexOf(job);
             if (index !== -1) {
               queue.splice(index, 1);
-              resolve({ ok: false, kind: 'cancelled', message: 'the call was cancelled by the client', logs: [] });
+              resolve({
+                ok: false,
+                kind: 'cancelled',
+                message: 'the call was cancelled by the client',
+                logs: [],
+              });
             }
           };
           signal.addEventListener('abort', onQueuedAbort, { once: true });
@@ -181,13 +219,23 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
       if (closed) return;
       closed = true;
       for (const job of queue.splice(0)) {
-        job.resolve({ ok: false, kind: 'crashed', message: 'the sandbox is shutting down', logs: [] });
+        job.resolve({
+          ok: false,
+          kind: 'crashed',
+          message: 'the sandbox is shutting down',
+          logs: [],
+        });
       }
       await Promise.all(
         slots.map(async (slot) => {
           try {
             slot.dead = true;
-            finish(slot, { ok: false, kind: 'crashed', message: 'the sandbox is shutting down', logs: [] });
+            finish(slot, {
+              ok: false,
+              kind: 'crashed',
+              message: 'the sandbox is shutting down',
+              logs: [],
+            });
           } finally {
             await slot.worker.terminate();
           }

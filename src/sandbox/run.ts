@@ -82,13 +82,23 @@ export function runInQuickJS(
 /** The driver resolves to a JSON envelope string; anything else means the guest tampered with it. */
 function readEnvelope(context: QuickJSContext, value: QuickJSHandle): RunOutcome {
   if (context.typeof(value) !== 'string') {
-    return { ok: false, kind: 'not_json', message: 'the tool interfered with the result envelope', logs: [] };
+    return {
+      ok: false,
+      kind: 'not_json',
+      message: 'the tool interfered with the result envelope',
+      logs: [],
+    };
   }
   let envelope: unknown;
   try {
     envelope = JSON.parse(context.getString(value));
   } catch {
-    return { ok: false, kind: 'not_json', message: 'the tool interfered with the result envelope', logs: [] };
+    return {
+      ok: false,
+      kind: 'not_json',
+      message: 'the tool interfered with the result envelope',
+      logs: [],
+    };
   }
   return parseEnvelope(envelope);
 }
@@ -96,7 +106,12 @@ function readEnvelope(context: QuickJSContext, value: QuickJSHandle): RunOutcome
 /** Validates the envelope's shape on the host side; the guest could have replaced JSON.stringify. */
 export function parseEnvelope(envelope: unknown): RunOutcome {
   if (typeof envelope !== 'object' || envelope === null) {
-    return { ok: false, kind: 'not_json', message: 'the tool interfered with the result envelope', logs: [] };
+    return {
+      ok: false,
+      kind: 'not_json',
+      message: 'the tool interfered with the result envelope',
+      logs: [],
+    };
   }
   const e = envelope as Record<string, unknown>;
   const logs = Array.isArray(e['logs']) ? e['logs'].filter((l) => typeof l === 'string') : [];
@@ -156,10 +171,17 @@ function describeFailure(kind: FailureKind, name: string, message: string): stri
     case 'stack':
       return 'the tool ran past its stack limit (runaway recursion?) and was stopped';
     default:
-      return name && name !== 'Error' && !message.startsWith(name) ? `${name}: ${message}` : message;
+      return name && name !== 'Error' && !message.startsWith(name)
+        ? `${name}: ${message}`
+        : message;
   }
 }
 
 function timeoutOutcome(_limits: RunLimits, logs: readonly string[]): RunOutcome {
-  return { ok: false, kind: 'timeout', message: 'the tool ran past its time limit and was stopped', logs };
+  return {
+    ok: false,
+    kind: 'timeout',
+    message: 'the tool ran past its time limit and was stopped',
+    logs,
+  };
 }

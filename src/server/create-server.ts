@@ -79,8 +79,8 @@ export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
     const dynamic: Tool[] = registry.list().map((record) => ({
       name: record.name,
       description: record.description,
-      inputSchema: record.inputSchema as Tool['inputSchema'],
-      ...(record.outputSchema ? { outputSchema: record.outputSchema as Tool['outputSchema'] } : {}),
+      inputSchema: record.inputSchema,
+      ...(record.outputSchema ? { outputSchema: record.outputSchema } : {}),
       annotations: { readOnlyHint: true, openWorldHint: false },
       _meta: { 'toolsmith/version': record.version },
     }));
@@ -90,7 +90,9 @@ export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
   registry.onChange(() => {
     cachedList = undefined;
     if (!connected) return;
-    server.sendToolListChanged().catch((error: unknown) => logger.warn('could not send tools/list_changed', error));
+    server
+      .sendToolListChanged()
+      .catch((error: unknown) => logger.warn('could not send tools/list_changed', error));
   });
 
   server.setRequestHandler(ListToolsRequestSchema, () => (cachedList ??= buildList()));

@@ -18,7 +18,10 @@ import type { ToolRecord } from '../store/record.js';
 import { callResult, refusalResult, successResult } from './results.js';
 
 function inputSchemaOf(schema: z.ZodType): Tool['inputSchema'] {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input' }) as Record<
+    string,
+    unknown
+  >;
   return rest as Tool['inputSchema'];
 }
 
@@ -34,33 +37,49 @@ Example source: "export function add(input: { /** First addend */ a: number; b: 
 Every test ({input, expected} or {input, error}: the error text the thrown message must contain) must pass, or nothing is published; the answer then names the refusing stage and line:column. Use replace: true to publish a new version of an existing tool.
 Limits per call: ${limits.timeoutMs} ms, ${Math.round(limits.memoryLimitBytes / 1048576)} MiB memory; source up to ${limits.maxSourceBytes} bytes, up to ${limits.maxTests} tests.`,
       inputSchema: inputSchemaOf(CreateToolArgumentsSchema),
-      annotations: { title: 'Create a tool', readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+      annotations: {
+        title: 'Create a tool',
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: false,
+        openWorldHint: false,
+      },
     },
     {
       name: 'delete_tool',
       title: 'Delete a tool',
-      description: 'Delete a tool created with create_tool, permanently: it disappears from the tool list and from the store. Meta-tools cannot be deleted.',
+      description:
+        'Delete a tool created with create_tool, permanently: it disappears from the tool list and from the store. Meta-tools cannot be deleted.',
       inputSchema: inputSchemaOf(NameArgumentsSchema),
-      annotations: { title: 'Delete a tool', readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+      annotations: {
+        title: 'Delete a tool',
+        readOnlyHint: false,
+        destructiveHint: true,
+        idempotentHint: true,
+        openWorldHint: false,
+      },
     },
     {
       name: 'get_tool',
       title: 'Inspect a tool',
-      description: 'Show everything about a created tool: its TypeScript source, description, input and output schemas, tests, version, timestamps, call statistics and the limits it runs under. Use it before replacing a tool.',
+      description:
+        'Show everything about a created tool: its TypeScript source, description, input and output schemas, tests, version, timestamps, call statistics and the limits it runs under. Use it before replacing a tool.',
       inputSchema: inputSchemaOf(NameArgumentsSchema),
       annotations: { title: 'Inspect a tool', readOnlyHint: true, openWorldHint: false },
     },
     {
       name: 'search_tools',
       title: 'Search tools',
-      description: 'Find created tools relevant to a task, ranked by how well their name, description and parameter names match the query. Call this before create_tool so you reuse a tool instead of writing a duplicate. An empty query lists all tools.',
+      description:
+        'Find created tools relevant to a task, ranked by how well their name, description and parameter names match the query. Call this before create_tool so you reuse a tool instead of writing a duplicate. An empty query lists all tools.',
       inputSchema: inputSchemaOf(SearchToolsArgumentsSchema),
       annotations: { title: 'Search tools', readOnlyHint: true, openWorldHint: false },
     },
     {
       name: 'run_tool',
       title: 'Run a tool by name',
-      description: 'Call a created tool by name with its arguments. Use this when a tool you created does not appear in your tool list (some clients do not refresh it); otherwise call the tool directly.',
+      description:
+        'Call a created tool by name with its arguments. Use this when a tool you created does not appear in your tool list (some clients do not refresh it); otherwise call the tool directly.',
       inputSchema: inputSchemaOf(RunToolArgumentsSchema),
       annotations: { title: 'Run a tool by name', readOnlyHint: false, openWorldHint: false },
     },
@@ -90,7 +109,11 @@ export async function callMetaTool(
           replaced,
           inputSchema: record.inputSchema,
           ...(record.outputSchema ? { outputSchema: record.outputSchema } : {}),
-          tests: tests.map((t) => ({ index: t.index, passed: t.passed, ms: Math.round(t.ms * 100) / 100 })),
+          tests: tests.map((t) => ({
+            index: t.index,
+            passed: t.passed,
+            ms: Math.round(t.ms * 100) / 100,
+          })),
         },
       );
     }
@@ -99,11 +122,14 @@ export async function callMetaTool(
       if (!parsed.ok) return refusalResult('delete_tool', parsed.diagnostics);
       const deleted = await registry.delete(parsed.value.name);
       if (!deleted.ok) return refusalResult('delete_tool', deleted.diagnostics);
-      return successResult(`Deleted tool "${deleted.value.name}" (it was at version ${deleted.value.version}).`, {
-        name: deleted.value.name,
-        deleted: true,
-        version: deleted.value.version,
-      });
+      return successResult(
+        `Deleted tool "${deleted.value.name}" (it was at version ${deleted.value.version}).`,
+        {
+          name: deleted.value.name,
+          deleted: true,
+          version: deleted.value.version,
+        },
+      );
     }
     case 'get_tool': {
       const parsed = parseArguments(NameArgumentsSchema, args);
@@ -127,7 +153,9 @@ export async function callMetaTool(
       const summary =
         results.length === 0
           ? `No tool matches "${parsed.value.query}". Create one with create_tool.`
-          : results.map((r) => `${r.name}(${r.signature}) [score ${r.score}]: ${r.description}`).join('\n');
+          : results
+              .map((r) => `${r.name}(${r.signature}) [score ${r.score}]: ${r.description}`)
+              .join('\n');
       return successResult(summary, { results });
     }
     case 'run_tool': {
@@ -143,12 +171,20 @@ export async function callMetaTool(
 }
 
 function notFound(name: string) {
-  return { stage: 'arguments' as const, code: 'not_found' as const, message: `there is no tool named "${name}"; search_tools lists the tools that exist`, path: ['name'] };
+  return {
+    stage: 'arguments' as const,
+    code: 'not_found' as const,
+    message: `there is no tool named "${name}"; search_tools lists the tools that exist`,
+    path: ['name'],
+  };
 }
 
 /** A compact signature for listings: `value: number, from: "mm" | "cm", decimals?: number`. */
 export function signature(record: ToolRecord): string {
-  const properties = (record.inputSchema['properties'] ?? {}) as Record<string, Record<string, unknown>>;
+  const properties = (record.inputSchema['properties'] ?? {}) as Record<
+    string,
+    Record<string, unknown>
+  >;
   const required = new Set((record.inputSchema['required'] ?? []) as string[]);
   return parameterNames(record)
     .map((name) => `${name}${required.has(name) ? '' : '?'}: ${typeText(properties[name] ?? {})}`)
@@ -156,7 +192,8 @@ export function signature(record: ToolRecord): string {
 }
 
 function typeText(schema: Record<string, unknown>): string {
-  if (Array.isArray(schema['enum'])) return (schema['enum'] as unknown[]).map((v) => JSON.stringify(v)).join(' | ');
+  if (Array.isArray(schema['enum']))
+    return (schema['enum'] as unknown[]).map((v) => JSON.stringify(v)).join(' | ');
   const type = schema['type'];
   if (type === 'array') return `${typeText((schema['items'] ?? {}) as Record<string, unknown>)}[]`;
   if (Array.isArray(type)) return type.join(' | ');
@@ -164,7 +201,11 @@ function typeText(schema: Record<string, unknown>): string {
   return 'any';
 }
 
-function describeTool(record: ToolRecord, registry: ToolRegistry, limits: Limits): Record<string, unknown> {
+function describeTool(
+  record: ToolRecord,
+  registry: ToolRegistry,
+  limits: Limits,
+): Record<string, unknown> {
   return {
     name: record.name,
     description: record.description,

@@ -4,7 +4,8 @@ import type { GetPromptResult, Prompt } from '@modelcontextprotocol/sdk/types.js
 export const WRITE_TOOL_PROMPT: Prompt = {
   name: 'write_tool',
   title: 'Write a toolsmith tool',
-  description: 'How to write, test and publish a new tool with create_tool: search first, the function shape, types that become the schema, tests that cover errors.',
+  description:
+    'How to write, test and publish a new tool with create_tool: search first, the function shape, types that become the schema, tests that cover errors.',
   arguments: [{ name: 'task', description: 'What the new tool should do', required: false }],
 };
 

@@ -30,13 +30,25 @@ export function successResult(summary: string, data: Record<string, unknown>): C
  * outputSchema: only then is structuredContent attached, and never on errors (clients validate
  * structuredContent against outputSchema even on isError results).
  */
-export function callResult(name: string, result: CallResult, declaresOutput: boolean): CallToolResult {
+export function callResult(
+  name: string,
+  result: CallResult,
+  declaresOutput: boolean,
+): CallToolResult {
   if (result.ok) {
-    const content: CallToolResult['content'] = [{ type: 'text', text: JSON.stringify(result.value) }];
-    if (result.logs.length > 0) content.push({ type: 'text', text: `console output:\n${result.logs.join('\n')}` });
+    const content: CallToolResult['content'] = [
+      { type: 'text', text: JSON.stringify(result.value) },
+    ];
+    if (result.logs.length > 0)
+      content.push({ type: 'text', text: `console output:\n${result.logs.join('\n')}` });
     const structured =
-      declaresOutput && typeof result.value === 'object' && result.value !== null && !Array.isArray(result.value);
-    return structured ? { content, structuredContent: result.value as Record<string, unknown> } : { content };
+      declaresOutput &&
+      typeof result.value === 'object' &&
+      result.value !== null &&
+      !Array.isArray(result.value);
+    return structured
+      ? { content, structuredContent: result.value as Record<string, unknown> }
+      : { content };
   }
   if ('refused' in result) {
     const text = `${name}: the call was refused:\n${result.refused.map(formatDiagnostic).join('\n')}`;
@@ -53,15 +65,22 @@ export function callResult(name: string, result: CallResult, declaresOutput: boo
     cancelled: 'was cancelled',
   };
   const content: CallToolResult['content'] = [
-    { type: 'text', text: `${name} ${label[result.kind] ?? 'failed'} (${result.kind}): ${result.message}` },
+    {
+      type: 'text',
+      text: `${name} ${label[result.kind] ?? 'failed'} (${result.kind}): ${result.message}`,
+    },
   ];
-  if (result.logs.length > 0) content.push({ type: 'text', text: `console output:\n${result.logs.join('\n')}` });
+  if (result.logs.length > 0)
+    content.push({ type: 'text', text: `console output:\n${result.logs.join('\n')}` });
   return { isError: true, content };
 }
 
 /** Unknown tool names are a protocol-level mistake of the client. */
 export function unknownToolError(name: string): McpError {
-  return new McpError(ErrorCode.InvalidParams, `Unknown tool: "${name}". tools/list shows the available tools.`);
+  return new McpError(
+    ErrorCode.InvalidParams,
+    `Unknown tool: "${name}". tools/list shows the available tools.`,
+  );
 }
 
 /** Maps an unexpected exception to an InternalError without leaking host details; logs the full error. */

@@ -39,7 +39,11 @@ export async function openKeyvStore(options: KeyvStoreOptions): Promise<ToolStor
   // keyv re-emits adapter errors; without a listener an EventEmitter 'error' would crash the process.
   keyv.on('error', (error: unknown) => options.onError?.(error));
   const wrap = (what: string, error: unknown): ToolsmithError =>
-    new ToolsmithError('store_unavailable', `the tool store (${description}) failed to ${what}: ${errorText(error)}`, { cause: error });
+    new ToolsmithError(
+      'store_unavailable',
+      `the tool store (${description}) failed to ${what}: ${errorText(error)}`,
+      { cause: error },
+    );
 
   try {
     if (sqlite) {
@@ -116,20 +120,35 @@ async function createAdapter(
     try {
       mkdirSync(dirname(path), { recursive: true });
     } catch (error) {
-      throw new ToolsmithError('store_unavailable', `cannot create the directory for ${path}: ${errorText(error)}`, { cause: error });
+      throw new ToolsmithError(
+        'store_unavailable',
+        `cannot create the directory for ${path}: ${errorText(error)}`,
+        { cause: error },
+      );
     }
-    const sqlite = new KeyvSqlite({ uri: `sqlite://${path}`, iterationLimit: ITERATION_LIMIT, busyTimeout: 5000 });
+    const sqlite = new KeyvSqlite({
+      uri: `sqlite://${path}`,
+      iterationLimit: ITERATION_LIMIT,
+      busyTimeout: 5000,
+    });
     return { adapter: sqlite, description: `sqlite ${path}`, sqlite };
   }
   const packageName = ADAPTERS[scheme];
   if (!packageName) {
-    throw new ToolsmithError('store_unavailable', `unsupported store URL scheme "${scheme}//"; use a SQLite path or sqlite://, redis://, postgres://, mysql://, mongodb://`);
+    throw new ToolsmithError(
+      'store_unavailable',
+      `unsupported store URL scheme "${scheme}//"; use a SQLite path or sqlite://, redis://, postgres://, mysql://, mongodb://`,
+    );
   }
   let imported: { default: new (url: string) => KeyvStoreAdapter };
   try {
     imported = (await import(packageName)) as { default: new (url: string) => KeyvStoreAdapter };
   } catch (error) {
-    throw new ToolsmithError('store_unavailable', `the store URL needs the ${packageName} package: install it next to toolsmith (npm install ${packageName})`, { cause: error });
+    throw new ToolsmithError(
+      'store_unavailable',
+      `the store URL needs the ${packageName} package: install it next to toolsmith (npm install ${packageName})`,
+      { cause: error },
+    );
   }
   return { adapter: new imported.default(url), description: `${scheme}// (${packageName})` };
 }

@@ -1,7 +1,10 @@
 /** An in-memory SDK Client connected to a fresh toolsmith, as an AsyncDisposable. */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ToolListChangedNotificationSchema,
+  type CallToolResult,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { Config } from '../../src/config.js';
 import { SILENT_LOGGER } from '../../src/log.js';
 import { DEFAULT_LIMITS, type Limits } from '../../src/registry/limits.js';
@@ -53,7 +56,8 @@ export async function connectInMemory(options: ConnectOptions = {}): Promise<Con
     client,
     toolsmith,
     listChangedCount: () => listChanged,
-    call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult,
+    call: async (name, args = {}) =>
+      (await client.callTool({ name, arguments: args })) as CallToolResult,
     async [Symbol.asyncDispose]() {
       try {
         await client.close();

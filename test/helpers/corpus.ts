@@ -9,7 +9,17 @@ export interface CorpusEntry {
   readonly tests: readonly Record<string, unknown>[];
   readonly calls: readonly { arguments: Record<string, unknown>; expected: unknown }[];
   readonly expectSchema: {
-    properties: Record<string, { type?: string | string[]; enum?: unknown[]; description?: string; items?: unknown; properties?: unknown; required?: string[] }>;
+    properties: Record<
+      string,
+      {
+        type?: string | string[];
+        enum?: unknown[];
+        description?: string;
+        items?: unknown;
+        properties?: unknown;
+        required?: string[];
+      }
+    >;
     required: string[];
   };
   readonly types: string;
