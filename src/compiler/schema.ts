@@ -225,8 +225,14 @@ class Deriver {
         if (propertyName.startsWith('__@'))
           throw new Unsupported(propertyWhere, 'symbol-keyed properties have no JSON form');
         const propertyType = checker.getTypeOfSymbolAtLocation(property, this.location);
-        if (!(property.flags & ts.SymbolFlags.Method) && propertyType.getCallSignatures().length > 0) {
-          throw new Unsupported(propertyWhere, `${checker.typeToString(propertyType)} is a function, which has no JSON form`);
+        if (
+          !(property.flags & ts.SymbolFlags.Method) &&
+          propertyType.getCallSignatures().length > 0
+        ) {
+          throw new Unsupported(
+            propertyWhere,
+            `${checker.typeToString(propertyType)} is a function, which has no JSON form`,
+          );
         }
         if (property.flags & ts.SymbolFlags.Method) {
           throw new Unsupported(

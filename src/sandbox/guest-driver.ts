@@ -40,12 +40,12 @@ function __ts_capture(level) {
     if (__ts_logFull) return;
     let line = level === "log" ? "" : level + ": ";
     for (let i = 0; i < arguments.length; i++) line += (i ? " " : "") + __ts_show(arguments[i]);
-    if (__ts_logBytes + line.length > __ts_MAX_CONSOLE) {
+    if (__ts_logBytes + line.length + 1 > __ts_MAX_CONSOLE) {
       __ts_logs[__ts_logs.length] = "[console output truncated at " + __ts_MAX_CONSOLE + " bytes]";
       __ts_logFull = true;
       return;
     }
-    __ts_logBytes += line.length;
+    __ts_logBytes += line.length + 1;
     __ts_logs[__ts_logs.length] = line;
   };
 }

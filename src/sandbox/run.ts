@@ -10,11 +10,23 @@ import {
   shouldInterruptAfterDeadline,
   type QuickJSContext,
   type QuickJSHandle,
+  type QuickJSRuntime,
   type QuickJSWASMModule,
 } from 'quickjs-emscripten';
 import { buildGuestScript, DRIVER_FILE_NAME } from './guest-driver.js';
 import type { RunLimits } from './limits.js';
 import type { FailureKind, RunOutcome, RunRequest } from './outcome.js';
+
+/** What a run produced, and whether the module may be used again. */
+export interface RunReport {
+  readonly outcome: RunOutcome;
+  /**
+   * False when disposing the runtime failed. QuickJS can leave objects alive after an interrupted job
+   * queue or an out-of-memory unwind, and JS_FreeRuntime then aborts the whole WASM module; the caller
+   * must discard the module (the worker asks the pool to replace it). The outcome is still correct.
+   */
+  readonly moduleHealthy: boolean;
+}
 
 /** Runs `request` under `limits` with the module's fresh runtime. Never throws for guest behaviour. */
 export function runInQuickJS(
@@ -22,16 +34,45 @@ export function runInQuickJS(
   request: RunRequest,
   limits: RunLimits,
   now: () => number = Date.now,
-): RunOutcome {
+): RunReport {
   const deadline = now() + limits.timeoutMs;
-  const timedOut = (): boolean => now() >= deadline;
-  using runtime = module.newRuntime({
+  const runtime = module.newRuntime({
     memoryLimitBytes: limits.memoryLimitBytes,
     maxStackSizeBytes: limits.maxStackSizeBytes,
     interruptHandler: shouldInterruptAfterDeadline(deadline),
   });
-  using context = runtime.newContext();
+  let healthy = true;
+  let outcome: RunOutcome;
+  try {
+    const context = runtime.newContext();
+    try {
+      outcome = runInContext(runtime, context, request, limits, () => now() >= deadline);
+    } finally {
+      try {
+        context.dispose();
+      } catch {
+        healthy = false;
+      }
+    }
+  } finally {
+    if (healthy) {
+      try {
+        runtime.dispose();
+      } catch {
+        healthy = false;
+      }
+    }
+  }
+  return { outcome, moduleHealthy: healthy };
+}
 
+function runInContext(
+  runtime: QuickJSRuntime,
+  context: QuickJSContext,
+  request: RunRequest,
+  limits: RunLimits,
+  timedOut: () => boolean,
+): RunOutcome {
   const script = buildGuestScript(request.code, request.entry, limits);
   const evaluated = context.evalCode(script, DRIVER_FILE_NAME);
   if (evaluated.error) {
@@ -65,7 +106,7 @@ export function runInQuickJS(
       using error = state.error;
       return failureFromGuestError(context, error, timedOut(), []);
     }
-    if (timedOut()) return timeoutOutcome(limits, []);
+    if (timedOut()) return timeoutOutcome();
     if (!runtime.hasPendingJob()) {
       // There are no timers or I/O in the sandbox: with an empty job queue nothing can ever settle it.
       return {
@@ -177,11 +218,11 @@ function describeFailure(kind: FailureKind, name: string, message: string): stri
   }
 }
 
-function timeoutOutcome(_limits: RunLimits, logs: readonly string[]): RunOutcome {
+function timeoutOutcome(): RunOutcome {
   return {
     ok: false,
     kind: 'timeout',
     message: 'the tool ran past its time limit and was stopped',
-    logs,
+    logs: [],
   };
 }

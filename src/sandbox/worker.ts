@@ -34,10 +34,15 @@ if (port) {
       module ??= await newQuickJSWASMModule();
       let reply: WorkerReply;
       try {
-        const outcome = runInQuickJS(module, job.request, job.limits);
-        // A memory-limit hit leaves the WASM heap grown for good (it never shrinks): ask to be replaced so
-        // a long-running server's memory stays flat.
-        reply = { id: job.id, outcome, recycle: !outcome.ok && outcome.kind === 'memory' };
+        const { outcome, moduleHealthy } = runInQuickJS(module, job.request, job.limits);
+        if (!moduleHealthy) module = undefined;
+        // A memory-limit hit leaves the WASM heap grown for good (it never shrinks), and an unhealthy module
+        // is gone: ask to be replaced so a long-running server's memory stays flat.
+        reply = {
+          id: job.id,
+          outcome,
+          recycle: !moduleHealthy || (!outcome.ok && outcome.kind === 'memory'),
+        };
       } catch (error) {
         // A host fault inside the module (host stack overflow, WASM trap): the module may be corrupt.
         module = undefined;

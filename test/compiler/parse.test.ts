@@ -14,7 +14,10 @@ describe('parseSource', () => {
     }
   });
   it('reports syntax errors with line and column', () => {
-    const result = parseSource('add', 'export function add(input: { a: number }): number {\n  return input.a +;\n}');
+    const result = parseSource(
+      'add',
+      'export function add(input: { a: number }): number {\n  return input.a +;\n}',
+    );
     assert.equal(result.ok, false);
     assert.ok(!result.ok);
     assert.equal(result.diagnostics[0]?.stage, 'parse');
@@ -22,7 +25,10 @@ describe('parseSource', () => {
     assert.equal(result.diagnostics[0]?.line, 2);
   });
   it('refuses a source without the named function', () => {
-    const result = parseSource('add', 'export function sum(input: { a: number }): number { return input.a; }');
+    const result = parseSource(
+      'add',
+      'export function sum(input: { a: number }): number { return input.a; }',
+    );
     assert.ok(!result.ok);
     assert.equal(result.diagnostics[0]?.code, 'missing_function');
     assert.match(result.diagnostics[0]?.message ?? '', /named "add"/);
@@ -30,7 +36,10 @@ describe('parseSource', () => {
   it('refuses zero, two or rest parameters, and an untyped one', () => {
     for (const [source, text] of [
       ['export function add(): number { return 1; }', /exactly one parameter/],
-      ['export function add(a: { x: number }, b: number): number { return 1; }', /exactly one parameter/],
+      [
+        'export function add(a: { x: number }, b: number): number { return 1; }',
+        /exactly one parameter/,
+      ],
       ['export function add(...a: number[]): number { return 1; }', /rest parameter/],
       ['export function add(a) { return 1; }', /type annotation/],
     ] as const) {

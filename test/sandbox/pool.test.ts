@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { DEFAULT_RUN_LIMITS } from '../../src/sandbox/limits.js';
+import { createSandboxPool, type Sandbox } from '../../src/sandbox/pool.js';
+
+const LIMITS = { ...DEFAULT_RUN_LIMITS, timeoutMs: 300 };
+const request = (body: string, input: unknown = {}) => ({
+  code: `function t(input) { ${body} }`,
+  entry: 't',
+  inputJson: JSON.stringify(input),
+});
+
+describe('sandbox pool: guest code off the event loop', () => {
+  let pool: Sandbox;
+  before(async () => {
+    pool = createSandboxPool({ size: 2, backstopGraceMs: 300 });
+    await pool.ready();
+  });
+  after(async () => {
+    await pool[Symbol.asyncDispose]();
+  });
+
+  it('runs requests and returns outcomes', async () => {
+    assert.deepEqual(await pool.run(request('return input.a * 2;', { a: 4 }), LIMITS), {
+      ok: true,
+      json: '8',
+      logs: [],
+    });
+  });
+  it('keeps the event loop free while a tool burns its time budget', async () => {
+    const slow = pool.run(request('for (;;) {}'), LIMITS);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    const outcome = await slow;
+    clearInterval(timer);
+    assert.ok(!outcome.ok);
+    assert.equal(outcome.kind, 'timeout');
+    assert.ok(ticks >= 5, `the event loop kept ticking (${ticks} ticks)`);
+  });
+  it('kills a run that ignores the interrupt (backstop) and replaces the worker', async () => {
+    const before = pool.stats.workersReplaced;
+    // A native builtin with a long internal loop never polls the interrupt handler.
+    const outcome = await pool.run(
+      request(
+        'const a = []; for (let i = 0; i < 2e5; i++) a.push({ i, s: "x".repeat(20) }); let n = 0; for (;;) { n += JSON.stringify(a).length; }',
+      ),
+      {
+        ...LIMITS,
+        memoryLimitBytes: 256 * 1024 * 1024,
+      },
+    );
+    assert.ok(!outcome.ok);
+    assert.equal(outcome.kind, 'timeout');
+    assert.ok(pool.stats.workersReplaced >= before);
+    assert.deepEqual(await pool.run(request('return 1;'), LIMITS), {
+      ok: true,
+      json: '1',
+      logs: [],
+    });
+  });
+  it('cancels a running call and stays usable', async () => {
+    const controller = new AbortController();
+    const running = pool.run(
+      request('for (;;) {}'),
+      { ...LIMITS, timeoutMs: 5000 },
+      controller.signal,
+    );
+    setTimeout(() => controller.abort(), 50);
+    const outcome = await running;
+    assert.ok(!outcome.ok);
+    assert.equal(outcome.kind, 'cancelled');
+    assert.deepEqual(await pool.run(request('return 2;'), LIMITS), {
+      ok: true,
+      json: '2',
+      logs: [],
+    });
+  });
+  it('serves many concurrent calls with fresh state each', async () => {
+    const outcomes = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        pool.run(
+          request('globalThis.n = (globalThis.n ?? 0) + 1; return [input.i, globalThis.n];', { i }),
+          LIMITS,
+        ),
+      ),
+    );
+    outcomes.forEach((o, i) => assert.deepEqual(o, { ok: true, json: `[${i},1]`, logs: [] }));
+  });
+  it('recycles a worker after a memory-limit hit', async () => {
+    const before = pool.stats.workersReplaced;
+    const outcome = await pool.run(request('const a = []; for (;;) a.push([1, 2, 3, 4]);'), {
+      ...LIMITS,
+      memoryLimitBytes: 4 * 1024 * 1024,
+    });
+    assert.ok(!outcome.ok);
+    assert.equal(outcome.kind, 'memory');
+    assert.equal(pool.stats.workersReplaced, before + 1);
+    assert.deepEqual(await pool.run(request('return 3;'), LIMITS), {
+      ok: true,
+      json: '3',
+      logs: [],
+    });
+  });
+});

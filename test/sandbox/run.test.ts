@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { newQuickJSWASMModule, type QuickJSWASMModule } from 'quickjs-emscripten';
+import { DEFAULT_RUN_LIMITS } from '../../src/sandbox/limits.js';
+import { runInQuickJS } from '../../src/sandbox/run.js';
+
+const LIMITS = {
+  ...DEFAULT_RUN_LIMITS,
+  timeoutMs: 200,
+  memoryLimitBytes: 8 * 1024 * 1024,
+  maxStackSizeBytes: 256 * 1024,
+};
+
+function tool(body: string, isAsync = false): string {
+  return `${isAsync ? 'async ' : ''}function t(input) { ${body} }`;
+}
+
+describe('runInQuickJS: one fresh runtime per run, no exceptions for guest behaviour', () => {
+  let module: QuickJSWASMModule;
+  before(async () => {
+    module = await newQuickJSWASMModule();
+  });
+  // A run whose runtime could not be disposed leaves the module unusable: load a fresh one, as the worker does.
+  const run = async (body: string, input: unknown = {}, isAsync = false) => {
+    const report = runInQuickJS(
+      module,
+      { code: tool(body, isAsync), entry: 't', inputJson: JSON.stringify(input) },
+      LIMITS,
+    );
+    if (!report.moduleHealthy) module = await newQuickJSWASMModule();
+    return report.outcome;
+  };
+
+  it('returns JSON text of the result and the captured console', async () => {
+    const outcome = await run(
+      'console.log("hi", {a: 1}); console.warn("w"); return { sum: input.a + input.b };',
+      { a: 1, b: 2 },
+    );
+    assert.deepEqual(outcome, { ok: true, json: '{"sum":3}', logs: ['hi {"a":1}', 'warn: w'] });
+  });
+  it('awaits async tools', async () => {
+    const outcome = await run('await null; return input.x * 2;', { x: 21 }, true);
+    assert.deepEqual(outcome, { ok: true, json: '42', logs: [] });
+  });
+  it('reports a thrown error with its message', async () => {
+    const outcome = await run('throw new RangeError("bad value");');
+    assert.equal(outcome.ok, false);
+    assert.ok(!outcome.ok);
+    assert.equal(outcome.kind, 'threw');
+    assert.match(outcome.message, /RangeError: bad value/);
+  });
+  it('stops an infinite loop, also inside try/finally, at the deadline', async () => {
+    for (const body of [
+      'for (;;) {}',
+      'for (;;) { try { for (;;) {} } finally { continue; } }',
+      'while (true) { try { } catch (e) { } }',
+    ]) {
+      const started = Date.now();
+      const outcome = await run(body);
+      assert.ok(!outcome.ok);
+      assert.equal(outcome.kind, 'timeout', body);
+      assert.ok(Date.now() - started < 2000, 'stopped near the deadline');
+    }
+  });
+  it('stops promise-job loops and reports never-settling promises at once', async () => {
+    const loop = await run(
+      'const spin = () => Promise.resolve().then(spin); spin(); await new Promise(() => {});',
+      {},
+      true,
+    );
+    assert.ok(!loop.ok);
+    assert.equal(loop.kind, 'timeout');
+    const never = await run('await new Promise(() => {}); return 1;', {}, true);
+    assert.ok(!never.ok);
+    assert.equal(never.kind, 'timeout');
+    assert.match(never.message, /never settle/);
+  });
+  it('stops catastrophic regular expressions', async () => {
+    const outcome = await run('return /^(a+)+$/.test("a".repeat(40) + "b");');
+    assert.ok(!outcome.ok);
+    assert.equal(outcome.kind, 'timeout');
+  });
+  it('ends allocation bombs with kind memory and runaway recursion with kind stack', async () => {
+    const memory = await run('const a = []; for (;;) a.push([1, 2, 3, 4]);');
+    assert.ok(!memory.ok);
+    assert.equal(memory.kind, 'memory');
+    const stack = await run('const f = (n) => f(n + 1) + 1; return f(0);');
+    assert.ok(!stack.ok);
+    assert.equal(stack.kind, 'stack');
+  });
+  it('refuses non-JSON results with a clear message', async () => {
+    for (const [body, text] of [
+      ['return undefined;', /returned undefined/],
+      ['return NaN;', /NaN/],
+      ['return { x: Infinity };', /result\.x is Infinity/],
+      ['return 10n;', /bigint/],
+      ['return () => 1;', /function/],
+      ['const a = {}; a.self = a; return a;', /cycle/],
+      ['return new Map();', /Map/],
+      ['return [undefined];', /undefined/],
+    ] as const) {
+      const outcome = await run(body);
+      assert.ok(!outcome.ok, body);
+      assert.equal(outcome.kind, 'not_json', body);
+      assert.match(outcome.message, text, body);
+    }
+  });
+  it('converts Dates to ISO strings and drops undefined properties, as JSON does', async () => {
+    assert.deepEqual(await run('return { d: new Date(0), u: undefined };'), {
+      ok: true,
+      json: '{"d":"1970-01-01T00:00:00.000Z"}',
+      logs: [],
+    });
+  });
+  it('sees no host objects and no state from earlier runs', async () => {
+    assert.deepEqual(
+      await run(
+        'return [typeof process, typeof require, typeof fetch, typeof setTimeout, typeof std, typeof os];',
+      ),
+      {
+        ok: true,
+        json: '["undefined","undefined","undefined","undefined","undefined","undefined"]',
+        logs: [],
+      },
+    );
+    await run('globalThis.leak = 42; Object.prototype.polluted = true; return 1;');
+    assert.deepEqual(await run('return [typeof globalThis.leak, ({}).polluted === undefined];'), {
+      ok: true,
+      json: '["undefined",true]',
+      logs: [],
+    });
+  });
+  it('caps console output', async () => {
+    const outcome = await run(
+      'for (let i = 0; i < 10000; i++) console.log("line " + i); return 1;',
+    );
+    assert.ok(outcome.ok);
+    assert.ok(outcome.logs.join('\n').length <= LIMITS.maxConsoleBytes + 200);
+    assert.match(outcome.logs.at(-1) ?? '', /truncated/);
+  });
+  it('a tool that replaces JSON.stringify cannot forge the envelope', async () => {
+    const outcome = await run(
+      'JSON.stringify = () => "{\\"ok\\":true,\\"json\\":\\"1\\"}"; return 2;',
+    );
+    assert.deepEqual(outcome, { ok: true, json: '2', logs: [] });
+  });
+  after(() => undefined);
+});
