@@ -1,8 +1,9 @@
 /**
  * Memory exhaustion: array, string, buffer, object and key growth must hit the per-run memory limit (32 MiB)
  * and fail with kind `memory` (or the engine's own string-length cap), and the worker that hit it must be
- * replaced without the server noticing. Runs with the default 1 s time limit: with a shorter one, the
- * allocation loops below hit the clock before they hit the memory limit.
+ * replaced without the server noticing. Runs with a generous 5 s time limit: under CPU contention (the
+ * suite's files run in parallel) a 1 s limit lets some allocation loops hit the clock before they hit the
+ * memory limit, and this file is about the memory limit. Each case must still end in well under 3 s.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -18,7 +19,7 @@ import {
 describe('security: memory exhaustion', () => {
   let app: Connected;
   before(async () => {
-    app = await openApp();
+    app = await openApp({ limits: { timeoutMs: 5000 } });
   });
   after(async () => {
     await app[Symbol.asyncDispose]();
@@ -33,7 +34,7 @@ describe('security: memory exhaustion', () => {
     const result = await attack(app, name);
     const elapsed = Date.now() - started;
     assertRunFailure(result, kinds, pattern);
-    assert.ok(elapsed < 1500, `stopped in ${elapsed} ms`);
+    assert.ok(elapsed < 3000, `stopped in ${elapsed} ms`);
     await assertHealthy(app);
   }
 

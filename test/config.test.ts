@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { defaultDataDirectory, parseConfig } from '../src/config.js';
+import { DEFAULT_LIMITS } from '../src/registry/limits.js';
+
+const linux = { platform: 'linux' as const, home: '/home/u', cores: 2 };
+
+describe('parseConfig: flag > env > default', () => {
+  it('defaults to a SQLite file in the per-user data directory and sane limits', () => {
+    const parsed = parseConfig([], {}, linux);
+    assert.ok(parsed.kind === 'run');
+    assert.equal(parsed.config.storeUrl, '/home/u/.local/share/toolsmith/tools.sqlite');
+    assert.deepEqual(parsed.config.limits, DEFAULT_LIMITS);
+    assert.equal(parsed.config.poolSize, 2);
+  });
+  it('reads TOOLSMITH_* and lets flags win', () => {
+    const env = {
+      TOOLSMITH_STORE: '/env.sqlite',
+      TOOLSMITH_TIMEOUT_MS: '250',
+      TOOLSMITH_POOL_SIZE: '3',
+    };
+    const fromEnv = parseConfig([], env, linux);
+    assert.ok(fromEnv.kind === 'run');
+    assert.equal(fromEnv.config.storeUrl, '/env.sqlite');
+    assert.equal(fromEnv.config.limits.timeoutMs, 250);
+    assert.equal(fromEnv.config.poolSize, 3);
+    const fromFlag = parseConfig(
+      ['--store', 'sqlite:///flag.sqlite', '--timeout-ms', '900', '--memory-limit-mb', '16'],
+      env,
+      linux,
+    );
+    assert.ok(fromFlag.kind === 'run');
+    assert.equal(fromFlag.config.storeUrl, 'sqlite:///flag.sqlite');
+    assert.equal(fromFlag.config.limits.timeoutMs, 900);
+    assert.equal(fromFlag.config.limits.memoryLimitBytes, 16 * 1024 * 1024);
+  });
+  it('answers help and version, and refuses bad flags and values in one line', () => {
+    assert.equal(parseConfig(['--help'], {}, linux).kind, 'help');
+    assert.equal(parseConfig(['-v'], {}, linux).kind, 'version');
+    for (const argv of [
+      ['--nope'],
+      ['--timeout-ms', 'soon'],
+      ['--timeout-ms', '1'],
+      ['--log-level', 'loud'],
+      ['positional'],
+    ]) {
+      const parsed = parseConfig(argv, {}, linux);
+      assert.equal(parsed.kind, 'error', argv.join(' '));
+      assert.ok(parsed.kind === 'error' && !parsed.message.includes('\n'));
+    }
+  });
+  it('knows the data directory on each platform', () => {
+    assert.equal(defaultDataDirectory({ XDG_DATA_HOME: '/xdg' }, linux), '/xdg/toolsmith');
+    assert.equal(
+      defaultDataDirectory({}, { ...linux, platform: 'darwin' }),
+      '/home/u/Library/Application Support/toolsmith',
+    );
+    assert.match(
+      defaultDataDirectory(
+        { LOCALAPPDATA: 'C:\\Users\\u\\AppData\\Local' },
+        { ...linux, platform: 'win32' },
+      ),
+      /toolsmith$/,
+    );
+  });
+});
