@@ -1,0 +1,109 @@
+/** The registry with the real compiler, sandbox and SQLite files: no protocol involved. */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { ToolCompiler } from '../../src/compiler/compile.js';
+import { ToolsmithError } from '../../src/errors.js';
+import { SILENT_LOGGER } from '../../src/log.js';
+import { DEFAULT_LIMITS } from '../../src/registry/limits.js';
+import { ToolRegistry, type ChangeEvent } from '../../src/registry/registry.js';
+import { createSandboxPool } from '../../src/sandbox/pool.js';
+import { openKeyvStore } from '../../src/store/keyv-store.js';
+import { createMemoryStore } from '../../src/store/memory-store.js';
+import type { ToolStore } from '../../src/store/tool-store.js';
+import { ADD_NUMBERS, SPLIT_NAME } from '../fixtures/tools.js';
+import { makeTempDir } from '../helpers/tmp.js';
+
+const dir = makeTempDir();
+const compiler = new ToolCompiler();
+const sandbox = createSandboxPool({ size: 2 });
+after(async () => {
+  await sandbox[Symbol.asyncDispose]();
+  dir[Symbol.dispose]();
+});
+
+function registryOn(store: ToolStore): ToolRegistry {
+  return new ToolRegistry({ compiler, sandbox, store, limits: DEFAULT_LIMITS, logger: SILENT_LOGGER });
+}
+
+describe('ToolRegistry', () => {
+  it('persists to SQLite and loads the same tools, without compiling, after a restart', async () => {
+    const file = join(dir.path, 'registry.sqlite');
+    {
+      await using store = await openKeyvStore({ url: file });
+      const registry = registryOn(store);
+      const events: ChangeEvent[] = [];
+      registry.onChange((e) => events.push(e));
+      assert.ok((await registry.create(ADD_NUMBERS)).ok);
+      assert.ok((await registry.create(SPLIT_NAME)).ok);
+      assert.ok((await registry.create({ ...ADD_NUMBERS, replace: true })).ok);
+      assert.ok((await registry.delete('split_name')).ok);
+      assert.deepEqual(events.map((e) => `${e.type}:${e.name}`), ['created:add_numbers', 'created:split_name', 'replaced:add_numbers', 'deleted:split_name']);
+    }
+    await using store = await openKeyvStore({ url: file });
+    const restarted = registryOn(store);
+    assert.equal(await restarted.load(), 1);
+    assert.equal(restarted.get('add_numbers')?.version, 2);
+    const call = await restarted.call('add_numbers', { a: 2, b: 2 });
+    assert.ok(call.ok);
+    assert.equal(call.value, 4);
+  });
+
+  it('serialises concurrent creates of one name: one wins, the other is a conflict', async () => {
+    const registry = registryOn(createMemoryStore());
+    const [first, second] = await Promise.all([registry.create(ADD_NUMBERS), registry.create(ADD_NUMBERS)]);
+    assert.equal([first, second].filter((r) => r.ok).length, 1);
+    const loser = [first, second].find((r) => !r.ok);
+    assert.ok(loser && !loser.ok);
+    assert.equal(loser.diagnostics[0]?.stage, 'conflict');
+  });
+
+  it('registers nothing and keeps the old version when the store fails', async () => {
+    const memory = createMemoryStore();
+    let failWrites = false;
+    const flaky: ToolStore = {
+      description: 'flaky',
+      loadAll: () => memory.loadAll(),
+      put: (record) => (failWrites ? Promise.reject(new ToolsmithError('store_unavailable', 'disk full')) : memory.put(record)),
+      delete: (name) => memory.delete(name),
+      [Symbol.asyncDispose]: () => memory[Symbol.asyncDispose](),
+    };
+    const registry = registryOn(flaky);
+    assert.ok((await registry.create(ADD_NUMBERS)).ok);
+    failWrites = true;
+    await assert.rejects(registry.create({ ...ADD_NUMBERS, description: 'v2', replace: true }), ToolsmithError);
+    await assert.rejects(registry.create(SPLIT_NAME), ToolsmithError);
+    assert.equal(registry.get('add_numbers')?.version, 1);
+    assert.equal(registry.get('split_name'), undefined);
+    assert.deepEqual((await memory.loadAll()).map((r) => r.version), [1]);
+  });
+
+  it('counts calls, failures and argument refusals per tool', async () => {
+    const registry = registryOn(createMemoryStore());
+    await registry.create(ADD_NUMBERS);
+    await registry.call('add_numbers', { a: 1, b: 2 });
+    await registry.call('add_numbers', { a: 1e308, b: 1e308 });
+    await registry.call('add_numbers', { a: 'x' });
+    const stats = registry.statsOf('add_numbers');
+    assert.equal(stats.calls, 2);
+    assert.equal(stats.successes, 1);
+    assert.deepEqual(stats.failures, { threw: 1 });
+    assert.equal(stats.argumentRefusals, 1);
+    assert.match(stats.lastError?.message ?? '', /finite/);
+  });
+
+  it('refuses results that do not match the declared return type', async () => {
+    const registry = registryOn(createMemoryStore());
+    const created = await registry.create({
+      name: 'liar',
+      description: 'Claims a number, returns a string for negative input.',
+      source: 'export function liar(input: { n: number }): number { return (input.n < 0 ? "oops" : input.n) as any; }',
+      tests: [{ input: { n: 1 }, expected: 1 }],
+    });
+    assert.ok(created.ok);
+    const call = await registry.call('liar', { n: -1 });
+    assert.ok(!call.ok && 'kind' in call);
+    assert.equal(call.kind, 'bad_result');
+    assert.match(call.message, /must be number, got string/);
+  });
+});
