@@ -54,7 +54,10 @@ export function summarizeRates(rates: readonly number[]): Summary {
 }
 
 /** Runs `fn` `count` times in sequence and returns the duration of each run in ms. */
-export async function timeEach(count: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
+export async function timeEach(
+  count: number,
+  fn: (i: number) => Promise<unknown>,
+): Promise<number[]> {
   const samples: number[] = [];
   for (let i = 0; i < count; i++) {
     const started = performance.now();
