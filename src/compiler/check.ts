@@ -10,20 +10,23 @@ import { positionOf } from './parse.js';
 /** At most this many type errors are reported; the rest are summarised (a broken file can have hundreds). */
 const MAX_REPORTED = 20;
 
-/** Type-checks `toolFile`; on success returns the program's checker, owned by the caller until dropped. */
-export function checkTypes(libs: LibCache, toolFile: ts.SourceFile): Result<ts.TypeChecker> {
+/** Type-checks `toolFile`; on success returns the program (its checker derives schemas, it emits the JS). */
+export function checkTypes(libs: LibCache, toolFile: ts.SourceFile): Result<ts.Program> {
+  // Handing the previous program in lets TypeScript reuse its processed lib files (~4.5 ms -> ~0.4 ms).
   const program = ts.createProgram({
     rootNames: [TOOL_FILE_NAME, SANDBOX_GLOBALS_FILE_NAME],
     options: CHECK_OPTIONS,
     host: libs.createHost(toolFile),
+    ...(libs.lastProgram ? { oldProgram: libs.lastProgram } : {}),
   });
+  libs.lastProgram = program;
   const errors = [
     ...program.getSyntacticDiagnostics(toolFile),
     ...program.getSemanticDiagnostics(toolFile),
     ...program.getGlobalDiagnostics(),
     ...program.getOptionsDiagnostics(),
   ].filter((d) => d.category === ts.DiagnosticCategory.Error);
-  if (errors.length === 0) return ok(program.getTypeChecker());
+  if (errors.length === 0) return ok(program);
   const diagnostics: Diagnostic[] = errors.slice(0, MAX_REPORTED).map((d) => ({
     stage: 'typecheck',
     code: 'type_error',

@@ -9,7 +9,7 @@ import { LibCache } from './host.js';
 import { parseSource } from './parse.js';
 import { deriveSchemas, type ToolSchemas } from './schema.js';
 import { screenAst } from './screen.js';
-import { transpileSource } from './transpile.js';
+import { emitJavaScript } from './transpile.js';
 
 /** What the compiler hands the registry for a source that passed every stage. */
 export interface CompiledTool extends ToolSchemas {
@@ -31,9 +31,9 @@ export class ToolCompiler {
     if (screened.length > 0) return refuse(...screened);
     const checked = checkTypes(this.libs, parsed.value.sourceFile);
     if (!checked.ok) return checked;
-    const schemas = deriveSchemas(parsed.value, checked.value);
+    const schemas = deriveSchemas(parsed.value, checked.value.getTypeChecker());
     if (!schemas.ok) return schemas;
-    return ok({ ...schemas.value, code: transpileSource(source), compilerVersion: ts.version });
+    return ok({ ...schemas.value, code: emitJavaScript(checked.value), compilerVersion: ts.version });
   }
 
   /** Compiles a small tool once so the first real create_tool does not pay for loading the libs. */

@@ -34,7 +34,13 @@ export const CHECK_OPTIONS: ts.CompilerOptions = Object.freeze({
   strict: true,
   noImplicitReturns: true,
   noFallthroughCasesInSwitch: true,
-  noEmit: true,
+  // Emit comes from the same program (one parse, one checker): cheaper than a separate transpileModule.
+  noEmit: false,
+  removeComments: true,
+  sourceMap: false,
+  declaration: false,
+  esModuleInterop: false,
+  importHelpers: false,
   skipLibCheck: true,
   allowJs: false,
   noResolve: true,
@@ -42,6 +48,8 @@ export const CHECK_OPTIONS: ts.CompilerOptions = Object.freeze({
 
 /** Caches parsed lib files for the life of the process; safe to share across checks (they are immutable). */
 export class LibCache {
+  /** The previous check's program, passed to the next as `oldProgram` so its structure is reused. */
+  lastProgram: ts.Program | undefined;
   private readonly files = new Map<string, ts.SourceFile | undefined>();
   private readonly libDirectory = dirname(ts.getDefaultLibFilePath(CHECK_OPTIONS));
 

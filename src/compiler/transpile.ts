@@ -1,24 +1,19 @@
 /**
- * Stage `transpile`: TypeScript to the JavaScript QuickJS runs. CommonJS output so that `export` becomes
- * an assignment to a local `exports` object inside the sandbox's function wrapper.
+ * Stage `transpile`: TypeScript to the JavaScript QuickJS runs, emitted from the program that type-checked
+ * it. CommonJS output, so `export` becomes an assignment to a local `exports` object inside the sandbox's
+ * function wrapper.
  */
 import ts from 'typescript';
+import { ToolsmithError } from '../errors.js';
+import { TOOL_FILE_NAME } from './host.js';
 
-const TRANSPILE_OPTIONS: ts.CompilerOptions = Object.freeze({
-  target: ts.ScriptTarget.ES2022,
-  module: ts.ModuleKind.CommonJS,
-  moduleDetection: ts.ModuleDetectionKind.Force,
-  removeComments: true,
-  sourceMap: false,
-  inlineSourceMap: false,
-  esModuleInterop: false,
-  importHelpers: false,
-});
-
-/** Returns plain JavaScript for `source`. The source has passed parse, screen and typecheck. */
-export function transpileSource(source: string): string {
-  return ts.transpileModule(source, {
-    compilerOptions: TRANSPILE_OPTIONS,
-    reportDiagnostics: false,
-  }).outputText;
+/** Returns plain JavaScript for the checked tool file of `program`. */
+export function emitJavaScript(program: ts.Program): string {
+  const toolFile = program.getSourceFile(TOOL_FILE_NAME);
+  let output: string | undefined;
+  program.emit(toolFile, (fileName, text) => {
+    if (fileName.endsWith('.js')) output = text;
+  });
+  if (output === undefined) throw new ToolsmithError('invariant', 'the compiler emitted no JavaScript for a checked tool');
+  return output;
 }

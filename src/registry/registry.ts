@@ -5,7 +5,7 @@
  * `onChange` and sends `notifications/tools/list_changed`.
  */
 import { createHash } from 'node:crypto';
-import type { ToolCompiler } from '../compiler/compile.js';
+import type { CompilerService } from '../compiler/service.js';
 import { refuse, type Diagnostic, type Result } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { FailureKind } from '../sandbox/outcome.js';
@@ -20,7 +20,7 @@ import { ToolStats, type StatsSnapshot } from './stats.js';
 import { runTests, type TestReport } from './test-runner.js';
 
 export interface RegistryDeps {
-  readonly compiler: ToolCompiler;
+  readonly compiler: CompilerService;
   readonly sandbox: Sandbox;
   readonly store: ToolStore;
   readonly limits: Limits;
@@ -132,7 +132,7 @@ export class ToolRegistry {
           path: ['name'],
         });
       }
-      const compiled = this.deps.compiler.compile(args.name, args.source);
+      const compiled = await this.deps.compiler.compile(args.name, args.source);
       if (!compiled.ok) return compiled;
       const tests = args.tests as TestCase[];
       const subject = { name: args.name, ...compiled.value };

@@ -63,5 +63,12 @@ if (port) {
       port.postMessage(reply);
     });
   });
-  port.postMessage({ ready: true });
+  // Load the module before announcing readiness, so the first real run does not pay for it.
+  void newQuickJSWASMModule().then(
+    (loaded) => {
+      module ??= loaded;
+      port.postMessage({ ready: true });
+    },
+    () => port.postMessage({ ready: true }),
+  );
 }

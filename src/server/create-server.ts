@@ -14,7 +14,7 @@ import {
   type ListToolsResult,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
-import { ToolCompiler } from '../compiler/compile.js';
+import { createCompilerService } from '../compiler/service.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { ToolRegistry } from '../registry/registry.js';
@@ -55,12 +55,13 @@ export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
       onError: (error) => logger.error('tool store error', error),
     }));
   const sandbox = createSandboxPool({ size: config.poolSize });
-  const compiler = new ToolCompiler();
+  const compiler = createCompilerService();
   const registry = new ToolRegistry({ compiler, sandbox, store, limits: config.limits, logger });
   try {
     const count = await registry.load();
     logger.info(`loaded ${count} tools from ${store.description}`);
   } catch (error) {
+    await compiler[Symbol.asyncDispose]();
     await sandbox[Symbol.asyncDispose]();
     await store[Symbol.asyncDispose]();
     throw error;
@@ -130,15 +131,7 @@ export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
     async connect(transport) {
       await server.connect(transport);
       connected = true;
-      // Loading the TypeScript libs costs a few hundred ms; pay it now, not on the first create_tool.
-      const warm = setTimeout(() => {
-        try {
-          compiler.warm();
-        } catch (error) {
-          logger.warn('compiler warm-up failed', error);
-        }
-      }, 0);
-      warm.unref();
+      // The compiler worker started with the instance and warms up on its own thread.
     },
     async [Symbol.asyncDispose]() {
       if (disposed) return;
@@ -148,9 +141,13 @@ export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
         await server.close();
       } finally {
         try {
-          await sandbox[Symbol.asyncDispose]();
+          await compiler[Symbol.asyncDispose]();
         } finally {
-          await store[Symbol.asyncDispose]();
+          try {
+            await sandbox[Symbol.asyncDispose]();
+          } finally {
+            await store[Symbol.asyncDispose]();
+          }
         }
       }
     },

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ToolCompiler } from '../../src/compiler/compile.js';
+import { createCompilerService } from '../../src/compiler/service.js';
 import { ToolsmithError } from '../../src/errors.js';
 import { SILENT_LOGGER } from '../../src/log.js';
 import { DEFAULT_LIMITS } from '../../src/registry/limits.js';
@@ -15,10 +15,11 @@ import { ADD_NUMBERS, SPLIT_NAME } from '../fixtures/tools.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
 const dir = makeTempDir();
-const compiler = new ToolCompiler();
+const compiler = createCompilerService();
 const sandbox = createSandboxPool({ size: 2 });
 after(async () => {
   await sandbox[Symbol.asyncDispose]();
+  await compiler[Symbol.asyncDispose]();
   dir[Symbol.dispose]();
 });
 

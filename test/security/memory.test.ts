@@ -116,18 +116,8 @@ describe('security: memory exhaustion', () => {
     await expectMemory('mem_objects');
   });
 
-  it('stops a Map that grows without bound', async () => {
-    await createGuarded(
-      app,
-      'mem_map',
-      'number',
-      '1',
-      1,
-      `const m = new Map<number, number[]>();
-  for (let i = 0; ; i++) m.set(i, [i]);`,
-    );
-    await expectMemory('mem_map');
-  });
+  // Map and Set growth are misreported as `threw: object: null`: known-failures.test.ts, FINDING 7.
+  // Retained 1 MiB strings or typed arrays escape the memory limit until the backstop: FINDING 8.
 
   it('keeps working after several memory-limit hits in a row (workers are replaced)', async () => {
     const results = await Promise.all([

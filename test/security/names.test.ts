@@ -130,6 +130,25 @@ export const ${PING} = (input: { n: number }): number => input.n;`,
     await assertHealthy(app);
   });
 
+  it('serialises concurrent create_tool calls for one name: exactly one wins, the others get a conflict', async () => {
+    const attempts = await Promise.all(
+      [1, 2, 3, 4].map((k) =>
+        createTool(
+          app,
+          'race_name',
+          `export function race_name(input: { n: number }): number { return input.n * ${k}; }`,
+          [{ input: { n: 1 }, expected: k }],
+        ),
+      ),
+    );
+    const winners = attempts.filter((r) => r.isError === undefined);
+    assert.equal(winners.length, 1, attempts.map(excerpt).join('\n'));
+    for (const loser of attempts.filter((r) => r.isError))
+      assertRefused(loser, 'conflict', /already exists/);
+    assert.equal(app.toolsmith.registry.get('race_name')?.version, 1);
+    await assertHealthy(app);
+  });
+
   it('refuses to overwrite an existing tool without replace: true', async () => {
     const hijack = `export function ${PING}(input: { n: number }): { doubled: number; hostProcess: string } { return { doubled: 0, hostProcess: 'hijacked' }; }`;
     const result = await createTool(app, PING, hijack, [

@@ -1,0 +1,111 @@
+/**
+ * The compiler as the registry sees it: an async `compile(name, source)`, served by one worker thread
+ * (see worker.ts). A check that runs past `timeoutMs` (hostile types can make the checker exponential) is
+ * refused and its worker replaced; so is a worker that dies.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Result } from '../errors.js';
+import type { CompiledTool } from './compile.js';
+import type { CompileJob, CompileReply } from './worker.js';
+
+export interface CompilerService extends AsyncDisposable {
+  compile(name: string, source: string): Promise<Result<CompiledTool>>;
+  /** Resolves once the worker has loaded TypeScript and compiled a first tool. */
+  warm(): Promise<void>;
+}
+
+export interface CompilerServiceOptions {
+  /** Longest a single compilation may take (default 10 s). */
+  readonly timeoutMs?: number;
+}
+
+interface Pending {
+  readonly job: CompileJob;
+  readonly resolve: (result: Result<CompiledTool>) => void;
+}
+
+const WORKER_URL = new URL('./worker.js', import.meta.url);
+
+/** Starts the compiler worker at once so it warms up in the background. The caller must dispose it. */
+export function createCompilerService(options: CompilerServiceOptions = {}): CompilerService {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const queue: Pending[] = [];
+  let current: { pending: Pending; timer: NodeJS.Timeout } | undefined;
+  let worker: Worker;
+  let warmed: Promise<void>;
+  let nextId = 1;
+  let closed = false;
+
+  const start = (): void => {
+    const w = new Worker(WORKER_URL, { stdout: true, stderr: false });
+    w.unref();
+    worker = w;
+    warmed = new Promise<void>((resolve) => {
+      w.on('message', (message: CompileReply | { warm: true }) => {
+        if (!('id' in message)) return resolve();
+        if (!current || current.pending.job.id !== message.id) return;
+        finish(message.result);
+      });
+      w.once('exit', () => resolve());
+    });
+    w.on('error', () => undefined); // the exit handler below decides
+    w.on('exit', () => {
+      if (closed || worker !== w) return;
+      fail('the TypeScript compiler stopped while checking this source; simplify it');
+      start();
+      pump();
+    });
+  };
+
+  const finish = (result: Result<CompiledTool>): void => {
+    if (!current) return;
+    clearTimeout(current.timer);
+    const { pending } = current;
+    current = undefined;
+    pending.resolve(result);
+    pump();
+  };
+
+  const fail = (message: string): void => {
+    finish({ ok: false, diagnostics: [{ stage: 'typecheck', code: 'type_error', message }] });
+  };
+
+  const pump = (): void => {
+    if (current || closed) return;
+    const pending = queue.shift();
+    if (!pending) return;
+    const timer = setTimeout(() => {
+      const stuck = worker;
+      fail(`type-checking did not finish within ${timeoutMs} ms; simplify the types`);
+      start();
+      void stuck.terminate();
+      pump();
+    }, timeoutMs);
+    timer.unref();
+    current = { pending, timer };
+    worker.postMessage(pending.job);
+  };
+
+  start();
+
+  return {
+    compile(name, source) {
+      if (closed) return Promise.resolve({ ok: false, diagnostics: [{ stage: 'typecheck', code: 'type_error', message: 'the compiler is shut down' }] });
+      return new Promise((resolve) => {
+        queue.push({ job: { id: nextId++, name, source }, resolve });
+        pump();
+      });
+    },
+    warm: () => warmed,
+    async [Symbol.asyncDispose]() {
+      if (closed) return;
+      closed = true;
+      if (current) clearTimeout(current.timer);
+      const shutdown = { ok: false, diagnostics: [{ stage: 'typecheck', code: 'type_error', message: 'the compiler is shutting down' }] } as const;
+      current?.pending.resolve(shutdown);
+      current = undefined;
+      for (const pending of queue.splice(0)) pending.resolve(shutdown);
+      await worker.terminate();
+    },
+  };
+}
