@@ -33,7 +33,11 @@ export class ToolCompiler {
     if (!checked.ok) return checked;
     const schemas = deriveSchemas(parsed.value, checked.value.getTypeChecker());
     if (!schemas.ok) return schemas;
-    return ok({ ...schemas.value, code: emitJavaScript(checked.value), compilerVersion: ts.version });
+    return ok({
+      ...schemas.value,
+      code: emitJavaScript(checked.value),
+      compilerVersion: ts.version,
+    });
   }
 
   /** Compiles a small tool once so the first real create_tool does not pay for loading the libs. */

@@ -90,7 +90,13 @@ export function createCompilerService(options: CompilerServiceOptions = {}): Com
 
   return {
     compile(name, source) {
-      if (closed) return Promise.resolve({ ok: false, diagnostics: [{ stage: 'typecheck', code: 'type_error', message: 'the compiler is shut down' }] });
+      if (closed)
+        return Promise.resolve({
+          ok: false,
+          diagnostics: [
+            { stage: 'typecheck', code: 'type_error', message: 'the compiler is shut down' },
+          ],
+        });
       return new Promise((resolve) => {
         queue.push({ job: { id: nextId++, name, source }, resolve });
         pump();
@@ -101,7 +107,12 @@ export function createCompilerService(options: CompilerServiceOptions = {}): Com
       if (closed) return;
       closed = true;
       if (current) clearTimeout(current.timer);
-      const shutdown = { ok: false, diagnostics: [{ stage: 'typecheck', code: 'type_error', message: 'the compiler is shutting down' }] } as const;
+      const shutdown = {
+        ok: false,
+        diagnostics: [
+          { stage: 'typecheck', code: 'type_error', message: 'the compiler is shutting down' },
+        ],
+      } as const;
       current?.pending.resolve(shutdown);
       current = undefined;
       for (const pending of queue.splice(0)) pending.resolve(shutdown);

@@ -14,6 +14,7 @@ export function emitJavaScript(program: ts.Program): string {
   program.emit(toolFile, (fileName, text) => {
     if (fileName.endsWith('.js')) output = text;
   });
-  if (output === undefined) throw new ToolsmithError('invariant', 'the compiler emitted no JavaScript for a checked tool');
+  if (output === undefined)
+    throw new ToolsmithError('invariant', 'the compiler emitted no JavaScript for a checked tool');
   return output;
 }

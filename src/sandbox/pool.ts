@@ -28,6 +28,11 @@ export interface SandboxPoolOptions {
   readonly workerStackMb?: number;
   /** Replace a worker after this many runs, bounding WASM heap growth. */
   readonly recycleAfterRuns?: number;
+  /**
+   * Most workers one tool (`RunRequest.entry`) may occupy at once; default `size - 1` (at least 1), so a tool
+   * that keeps hitting its time limit can never take every worker from the other tools' calls.
+   */
+  readonly maxPerTool?: number;
 }
 
 interface Job {
@@ -55,6 +60,8 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
   const size = Math.max(1, Math.floor(options.size));
   const grace = options.backstopGraceMs ?? 1000;
   const recycleAfter = options.recycleAfterRuns ?? 5000;
+  const maxPerTool = Math.max(1, options.maxPerTool ?? size - 1);
+  const runningPerTool = new Map<string, number>();
   const queue: Job[] = [];
   const slots: Slot[] = [];
   let nextId = 1;
@@ -115,6 +122,9 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
     const job = slot.job;
     if (!job) return;
     slot.job = undefined;
+    const running = (runningPerTool.get(job.request.entry) ?? 1) - 1;
+    if (running > 0) runningPerTool.set(job.request.entry, running);
+    else runningPerTool.delete(job.request.entry);
     if (slot.timer) clearTimeout(slot.timer);
     slot.timer = undefined;
     if (job.onAbort) job.signal?.removeEventListener('abort', job.onAbort);
@@ -145,8 +155,12 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
     if (closed) return;
     for (const slot of slots) {
       if (slot.job || slot.dead) continue;
-      const job = queue.shift();
+      // Fairness: the oldest queued job whose tool is under its share of workers.
+      const index = queue.findIndex((j) => (runningPerTool.get(j.request.entry) ?? 0) < maxPerTool);
+      if (index === -1) return;
+      const [job] = queue.splice(index, 1);
       if (!job) return;
+      runningPerTool.set(job.request.entry, (runningPerTool.get(job.request.entry) ?? 0) + 1);
       slot.job = job;
       if (job.signal) {
         job.onAbort = () =>

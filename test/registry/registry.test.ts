@@ -24,7 +24,13 @@ after(async () => {
 });
 
 function registryOn(store: ToolStore): ToolRegistry {
-  return new ToolRegistry({ compiler, sandbox, store, limits: DEFAULT_LIMITS, logger: SILENT_LOGGER });
+  return new ToolRegistry({
+    compiler,
+    sandbox,
+    store,
+    limits: DEFAULT_LIMITS,
+    logger: SILENT_LOGGER,
+  });
 }
 
 describe('ToolRegistry', () => {
@@ -39,7 +45,10 @@ describe('ToolRegistry', () => {
       assert.ok((await registry.create(SPLIT_NAME)).ok);
       assert.ok((await registry.create({ ...ADD_NUMBERS, replace: true })).ok);
       assert.ok((await registry.delete('split_name')).ok);
-      assert.deepEqual(events.map((e) => `${e.type}:${e.name}`), ['created:add_numbers', 'created:split_name', 'replaced:add_numbers', 'deleted:split_name']);
+      assert.deepEqual(
+        events.map((e) => `${e.type}:${e.name}`),
+        ['created:add_numbers', 'created:split_name', 'replaced:add_numbers', 'deleted:split_name'],
+      );
     }
     await using store = await openKeyvStore({ url: file });
     const restarted = registryOn(store);
@@ -52,7 +61,10 @@ describe('ToolRegistry', () => {
 
   it('serialises concurrent creates of one name: one wins, the other is a conflict', async () => {
     const registry = registryOn(createMemoryStore());
-    const [first, second] = await Promise.all([registry.create(ADD_NUMBERS), registry.create(ADD_NUMBERS)]);
+    const [first, second] = await Promise.all([
+      registry.create(ADD_NUMBERS),
+      registry.create(ADD_NUMBERS),
+    ]);
     assert.equal([first, second].filter((r) => r.ok).length, 1);
     const loser = [first, second].find((r) => !r.ok);
     assert.ok(loser && !loser.ok);
@@ -65,18 +77,27 @@ describe('ToolRegistry', () => {
     const flaky: ToolStore = {
       description: 'flaky',
       loadAll: () => memory.loadAll(),
-      put: (record) => (failWrites ? Promise.reject(new ToolsmithError('store_unavailable', 'disk full')) : memory.put(record)),
+      put: (record) =>
+        failWrites
+          ? Promise.reject(new ToolsmithError('store_unavailable', 'disk full'))
+          : memory.put(record),
       delete: (name) => memory.delete(name),
       [Symbol.asyncDispose]: () => memory[Symbol.asyncDispose](),
     };
     const registry = registryOn(flaky);
     assert.ok((await registry.create(ADD_NUMBERS)).ok);
     failWrites = true;
-    await assert.rejects(registry.create({ ...ADD_NUMBERS, description: 'v2', replace: true }), ToolsmithError);
+    await assert.rejects(
+      registry.create({ ...ADD_NUMBERS, description: 'v2', replace: true }),
+      ToolsmithError,
+    );
     await assert.rejects(registry.create(SPLIT_NAME), ToolsmithError);
     assert.equal(registry.get('add_numbers')?.version, 1);
     assert.equal(registry.get('split_name'), undefined);
-    assert.deepEqual((await memory.loadAll()).map((r) => r.version), [1]);
+    assert.deepEqual(
+      (await memory.loadAll()).map((r) => r.version),
+      [1],
+    );
   });
 
   it('counts calls, failures and argument refusals per tool', async () => {
@@ -98,7 +119,8 @@ describe('ToolRegistry', () => {
     const created = await registry.create({
       name: 'liar',
       description: 'Claims a number, returns a string for negative input.',
-      source: 'export function liar(input: { n: number }): number { return (input.n < 0 ? "oops" : input.n) as any; }',
+      source:
+        'export function liar(input: { n: number }): number { return (input.n < 0 ? "oops" : input.n) as any; }',
       tests: [{ input: { n: 1 }, expected: 1 }],
     });
     assert.ok(created.ok);

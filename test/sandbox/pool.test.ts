@@ -86,6 +86,21 @@ describe('sandbox pool: guest code off the event loop', () => {
     );
     outcomes.forEach((o, i) => assert.deepEqual(o, { ok: true, json: `[${i},1]`, logs: [] }));
   });
+  it('never lets one slow tool take every worker from the others', async () => {
+    const hog = (i: number) => ({
+      code: `function hog(input) { for (;;) {} }`,
+      entry: 'hog',
+      inputJson: JSON.stringify({ i }),
+    });
+    const slow = [1, 2, 3].map((i) => pool.run(hog(i), LIMITS));
+    const started = performance.now();
+    const cheap = await pool.run(request('return 7;'), LIMITS);
+    const cheapMs = performance.now() - started;
+    assert.deepEqual(cheap, { ok: true, json: '7', logs: [] });
+    assert.ok(cheapMs < LIMITS.timeoutMs, `the cheap call waited ${cheapMs.toFixed(0)} ms`);
+    for (const outcome of await Promise.all(slow))
+      assert.equal(outcome.ok ? 'ok' : outcome.kind, 'timeout');
+  });
   it('recycles a worker after a memory-limit hit', async () => {
     const before = pool.stats.workersReplaced;
     const outcome = await pool.run(request('const a = []; for (;;) a.push([1, 2, 3, 4]);'), {
