@@ -228,7 +228,7 @@ describe('server contract', () => {
   it('unknown tools are a protocol error (InvalidParams)', async () => {
     await assert.rejects(
       app.client.callTool({ name: 'does_not_exist', arguments: {} }),
-      (error: unknown) => error instanceof McpError && error.code === ErrorCode.InvalidParams,
+      (error: unknown) => error instanceof McpError && error.code === Number(ErrorCode.InvalidParams),
     );
   });
 
