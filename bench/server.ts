@@ -14,6 +14,8 @@ import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol
 import type { Config } from '../src/config.js';
 import { SILENT_LOGGER } from '../src/log.js';
 import { DEFAULT_LIMITS } from '../src/registry/limits.js';
+import { DEFAULT_QUARANTINE_POLICY } from '../src/registry/health.js';
+import { DEFAULT_DUPLICATE_THRESHOLD } from '../src/registry/similarity.js';
 import { createToolsmith, type Toolsmith } from '../src/server/create-server.js';
 import { createMemoryStore } from '../src/store/memory-store.js';
 
@@ -64,7 +66,14 @@ function caller(client: Client): Session['call'] {
 }
 
 export function inProcessConfig(storeUrl: string, poolSize = POOL_SIZE): Config {
-  return { storeUrl, limits: DEFAULT_LIMITS, poolSize, logLevel: 'silent' };
+  return {
+    storeUrl,
+    limits: DEFAULT_LIMITS,
+    poolSize,
+    logLevel: 'silent',
+    quarantine: DEFAULT_QUARANTINE_POLICY,
+    duplicateThreshold: DEFAULT_DUPLICATE_THRESHOLD,
+  };
 }
 
 /**

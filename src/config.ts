@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { LogLevel } from './log.js';
+import { DEFAULT_QUARANTINE_POLICY, type QuarantinePolicy } from './registry/health.js';
 import { DEFAULT_LIMITS, type Limits } from './registry/limits.js';
+import { DEFAULT_DUPLICATE_THRESHOLD } from './registry/similarity.js';
 
 export interface Config {
   /** keyv URL or SQLite file path of the tool store. */
@@ -17,6 +19,10 @@ export interface Config {
   /** Worker threads running guest code. */
   readonly poolSize: number;
   readonly logLevel: LogLevel;
+  /** When a failing tool is quarantined. */
+  readonly quarantine: QuarantinePolicy;
+  /** Similarity (0..1) at which create_tool refuses a new tool as a duplicate. */
+  readonly duplicateThreshold: number;
 }
 
 export type ParsedCommandLine =
@@ -58,6 +64,26 @@ const OPTIONS = {
     env: 'TOOLSMITH_POOL_SIZE',
     help: 'worker threads running tools (default: cores, 1 to 4)',
   },
+  'quarantine-after': {
+    type: 'string',
+    env: 'TOOLSMITH_QUARANTINE_AFTER',
+    help: `quarantine a tool after this many consecutive failures (default ${DEFAULT_QUARANTINE_POLICY.consecutiveFailures})`,
+  },
+  'quarantine-rate': {
+    type: 'string',
+    env: 'TOOLSMITH_QUARANTINE_RATE',
+    help: `... or when more than this share of its last calls failed, 0-1 (default ${DEFAULT_QUARANTINE_POLICY.failureRate})`,
+  },
+  'quarantine-window': {
+    type: 'string',
+    env: 'TOOLSMITH_QUARANTINE_WINDOW',
+    help: `... counted over this many calls (default ${DEFAULT_QUARANTINE_POLICY.window})`,
+  },
+  'duplicate-threshold': {
+    type: 'string',
+    env: 'TOOLSMITH_DUPLICATE_THRESHOLD',
+    help: `similarity 0-1 at which a new tool is refused as a duplicate; 1 disables (default ${DEFAULT_DUPLICATE_THRESHOLD})`,
+  },
   'log-level': {
     type: 'string',
     env: 'TOOLSMITH_LOG_LEVEL',
@@ -75,6 +101,10 @@ const ValuesSchema = z.object({
   'memory-limit-mb': int(1, 4096).optional(),
   'stack-size-kb': int(16, 2048).optional(),
   'pool-size': int(1, 64).optional(),
+  'quarantine-after': int(1, 1_000_000).optional(),
+  'quarantine-rate': z.coerce.number().min(0).max(1).optional(),
+  'quarantine-window': int(1, 10_000).optional(),
+  'duplicate-threshold': z.coerce.number().min(0).max(1.01).optional(),
   'log-level': z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
 });
 
@@ -159,6 +189,12 @@ export function parseConfig(
     limits,
     poolSize: v['pool-size'] ?? Math.max(1, Math.min(4, platform.cores)),
     logLevel: v['log-level'] ?? 'info',
+    quarantine: Object.freeze({
+      consecutiveFailures: v['quarantine-after'] ?? DEFAULT_QUARANTINE_POLICY.consecutiveFailures,
+      failureRate: v['quarantine-rate'] ?? DEFAULT_QUARANTINE_POLICY.failureRate,
+      window: v['quarantine-window'] ?? DEFAULT_QUARANTINE_POLICY.window,
+    }),
+    duplicateThreshold: v['duplicate-threshold'] ?? DEFAULT_DUPLICATE_THRESHOLD,
   });
   return { kind: 'run', config };
 }

@@ -5,7 +5,15 @@
 
 /** Which pipeline stage refused a request. */
 export type Stage =
-  'arguments' | 'parse' | 'screen' | 'typecheck' | 'schema' | 'tests' | 'limits' | 'conflict';
+  | 'arguments'
+  | 'parse'
+  | 'screen'
+  | 'typecheck'
+  | 'schema'
+  | 'duplicate'
+  | 'tests'
+  | 'limits'
+  | 'conflict';
 
 /**
  * Machine-readable reason for a diagnostic, one snake_case literal per cause:
@@ -23,7 +31,8 @@ export type Stage =
  * - `too_large`: a size cap was exceeded.
  * - `too_deep`: a JSON value nests deeper than allowed.
  * - `exists`: a tool with that name exists and `replace` was not set.
- * - `not_found`: there is no tool with that name.
+ * - `not_found`: there is no tool (or version) with that name.
+ * - `similar_tool`: an existing tool looks like the new one (duplicate prevention).
  */
 export type DiagnosticCode =
   | 'invalid_argument'
@@ -40,7 +49,8 @@ export type DiagnosticCode =
   | 'too_large'
   | 'too_deep'
   | 'exists'
-  | 'not_found';
+  | 'not_found'
+  | 'similar_tool';
 
 /** One finding: what is wrong, where, and what to do about it. Lines and columns are 1-based. */
 export interface Diagnostic {

@@ -70,6 +70,12 @@ export const CreateToolArgumentsSchema = z.object({
     .array(TestCaseSchema)
     .min(1)
     .describe('At least one test: { input, expected } or { input, error }. Every test must pass.'),
+  allowSimilar: z
+    .boolean()
+    .optional()
+    .describe(
+      'Set true to publish a new tool even though an existing tool looks similar (create_tool refuses likely duplicates otherwise).',
+    ),
   replace: z
     .boolean()
     .optional()
@@ -78,6 +84,23 @@ export const CreateToolArgumentsSchema = z.object({
 export type CreateToolArguments = z.infer<typeof CreateToolArgumentsSchema>;
 
 export const NameArgumentsSchema = z.object({ name: ToolNameSchema });
+
+export const GetToolArgumentsSchema = z.object({
+  name: ToolNameSchema,
+  includeHistorySource: z
+    .boolean()
+    .optional()
+    .describe('Also return the source of every earlier version (default false).'),
+});
+
+export const RollbackToolArgumentsSchema = z.object({
+  name: ToolNameSchema,
+  version: z
+    .number()
+    .int()
+    .min(1)
+    .describe('The earlier version to make current again (get_tool lists the versions).'),
+});
 
 export const SearchToolsArgumentsSchema = z.object({
   query: z

@@ -1,8 +1,9 @@
 /**
- * The use cases behind the meta-tools: create (and replace), delete, get, search and call. Runs the
- * pipeline (arguments, limits, conflict, compiler stages, tests) and only when every stage has passed
+ * The use cases behind the meta-tools: create (and replace), rollback, delete, get, search and call, with
+ * version history, runtime health, quarantine, duplicate prevention and an audit log. Runs the pipeline
+ * (arguments, limits, conflict, duplicate, compiler stages, tests) and only when every stage has passed
  * persists the tool, registers it and emits a change event. Knows nothing about MCP: the server listens to
- * `onChange` and sends `notifications/tools/list_changed`.
+ * `onChange` and sends the list_changed notifications.
  */
 import { createHash } from 'node:crypto';
 import type { CompilerService } from '../compiler/service.js';
@@ -10,13 +11,25 @@ import { refuse, type Diagnostic, type Result } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { FailureKind } from '../sandbox/outcome.js';
 import type { Sandbox } from '../sandbox/pool.js';
-import { RECORD_FORMAT, type TestCase, type ToolRecord } from '../store/record.js';
+import {
+  RECORD_FORMAT,
+  type HealthRecord,
+  type TestCase,
+  type ToolRecord,
+  type ToolVersion,
+} from '../store/record.js';
 import type { ToolStore } from '../store/tool-store.js';
-import { CreateToolArgumentsSchema, META_TOOL_NAMES, parseArguments } from './arguments.js';
+import {
+  CreateToolArgumentsSchema,
+  META_TOOL_NAMES,
+  parseArguments,
+  RollbackToolArgumentsSchema,
+} from './arguments.js';
+import { AuditLog, type Actor } from './audit.js';
+import { DEFAULT_QUARANTINE_POLICY, HealthTracker, type QuarantinePolicy } from './health.js';
 import { jsonDepth, validateValue } from './json-values.js';
 import { runLimitsOf, type Limits } from './limits.js';
-import { searchTools, type SearchHit } from './search.js';
-import { ToolStats, type StatsSnapshot } from './stats.js';
+import { DEFAULT_DUPLICATE_THRESHOLD, ToolIndex, type ScoredTool } from './similarity.js';
 import { runTests, type TestReport } from './test-runner.js';
 
 export interface RegistryDeps {
@@ -25,16 +38,23 @@ export interface RegistryDeps {
   readonly store: ToolStore;
   readonly limits: Limits;
   readonly logger: Logger;
+  readonly quarantine?: QuarantinePolicy;
+  /** Similarity (0..1) at which a new tool is refused as a duplicate. */
+  readonly duplicateThreshold?: number;
   readonly clock?: () => Date;
+  /** How often batched health counts are written (default 1000 ms). */
+  readonly healthFlushMs?: number;
 }
 
 export interface Created {
   readonly record: ToolRecord;
   readonly replaced: boolean;
   readonly tests: readonly TestReport[];
+  /** True when a quarantine was lifted by this replacement. */
+  readonly released: boolean;
 }
 
-export type CallFailureKind = FailureKind | 'bad_result';
+export type CallFailureKind = FailureKind | 'bad_result' | 'quarantined';
 
 /** The outcome of calling a dynamic tool. */
 export type CallResult =
@@ -53,65 +73,109 @@ export type CallResult =
     };
 
 export type ChangeEvent = {
-  readonly type: 'created' | 'replaced' | 'deleted';
+  readonly type: 'created' | 'replaced' | 'rolled_back' | 'deleted' | 'quarantined' | 'released';
   readonly name: string;
 };
 
-export class ToolRegistry {
+export class ToolRegistry implements AsyncDisposable {
   private readonly tools = new Map<string, ToolRecord>();
-  private readonly stats = new Map<string, ToolStats>();
+  private readonly index = new ToolIndex();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly listeners = new Set<(event: ChangeEvent) => void>();
   private readonly deps: RegistryDeps;
   private readonly clock: () => Date;
+  private readonly health: HealthTracker;
+  private readonly audit: AuditLog;
+  private readonly duplicateThreshold: number;
 
   constructor(deps: RegistryDeps) {
     this.deps = deps;
     this.clock = deps.clock ?? (() => new Date());
+    this.health = new HealthTracker(
+      deps.store,
+      deps.quarantine ?? DEFAULT_QUARANTINE_POLICY,
+      deps.logger,
+      this.clock,
+      deps.healthFlushMs,
+    );
+    this.audit = new AuditLog(deps.store, this.clock);
+    this.duplicateThreshold = deps.duplicateThreshold ?? DEFAULT_DUPLICATE_THRESHOLD;
   }
 
-  /** Loads stored tools. Nothing is compiled: the checked code and schemas are part of the record. */
+  /** Loads stored tools, health and audit. Nothing is compiled: checked code and schemas are stored. */
   async load(): Promise<number> {
-    const records = await this.deps.store.loadAll();
-    for (const record of records) {
-      if (META_TOOL_NAMES.includes(record.name)) continue;
+    const state = await this.deps.store.loadAll();
+    for (const record of state.tools) {
+      if ((META_TOOL_NAMES as readonly string[]).includes(record.name)) continue;
       this.tools.set(record.name, record);
+      this.index.upsert(record);
     }
+    for (const [name, health] of state.health)
+      if (this.tools.has(name)) this.health.load(name, health);
+    this.audit.load(state.audit);
     return this.tools.size;
   }
 
-  /** Subscribes to changes of the tool set; returns the unsubscribe function. */
   onChange(listener: (event: ChangeEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  /** Current tools, in insertion order. The records are immutable. */
+  /** Every tool, quarantined ones included, in insertion order. */
   list(): ToolRecord[] {
     return [...this.tools.values()];
+  }
+
+  /** Tools that may be advertised: every tool not in quarantine. */
+  listServing(): ToolRecord[] {
+    return this.list().filter((r) => !this.health.isQuarantined(r.name));
   }
 
   get(name: string): ToolRecord | undefined {
     return this.tools.get(name);
   }
 
-  statsOf(name: string): StatsSnapshot {
-    return (this.stats.get(name) ?? new ToolStats()).snapshot();
+  healthOf(name: string): HealthRecord {
+    return this.health.get(name);
   }
 
-  search(query: string, limit: number): SearchHit[] {
-    return searchTools(this.tools.values(), query, limit);
+  isQuarantined(name: string): boolean {
+    return this.health.isQuarantined(name);
+  }
+
+  auditPage(page: number, pageSize: number) {
+    return this.audit.page(page, pageSize);
+  }
+
+  auditOf(name: string) {
+    return this.audit.forTool(name);
+  }
+
+  search(query: string, limit: number): { record: ToolRecord; score: number }[] {
+    return this.index.search(query, limit).flatMap((hit) => {
+      const record = this.tools.get(hit.name);
+      return record ? [{ record, score: hit.score }] : [];
+    });
+  }
+
+  /** Similarity check for a candidate, as create_tool runs it (exposed for benchmarks). */
+  findSimilar(shape: {
+    name: string;
+    description: string;
+    inputSchema: Record<string, unknown>;
+  }): ScoredTool[] {
+    return this.index.similar(shape, this.duplicateThreshold);
   }
 
   /**
    * Runs the whole pipeline for a create_tool request. Nothing is stored or registered unless every stage
    * passes; requests for the same name are serialised so the conflict check and the write are atomic.
    */
-  async create(rawArguments: unknown): Promise<Result<Created>> {
+  async create(rawArguments: unknown, actor: Actor | null = null): Promise<Result<Created>> {
     const parsed = parseArguments(CreateToolArgumentsSchema, rawArguments);
     if (!parsed.ok) return parsed;
     const args = parsed.value;
-    if (META_TOOL_NAMES.includes(args.name)) {
+    if ((META_TOOL_NAMES as readonly string[]).includes(args.name)) {
       return refuse({
         stage: 'arguments',
         code: 'reserved_name',
@@ -134,11 +198,22 @@ export class ToolRegistry {
       }
       const compiled = await this.deps.compiler.compile(args.name, args.source);
       if (!compiled.ok) return compiled;
+      if (!existing && args.allowSimilar !== true) {
+        const similar = this.index.similar(
+          {
+            name: args.name,
+            description: args.description,
+            inputSchema: compiled.value.inputSchema,
+          },
+          this.duplicateThreshold,
+        );
+        if (similar.length > 0)
+          return refuse<Created>(...this.duplicateDiagnostics(args.name, similar));
+      }
       const tests = args.tests as TestCase[];
-      const subject = { name: args.name, ...compiled.value };
       const tested = await runTests(
         this.deps.sandbox,
-        subject,
+        { name: args.name, ...compiled.value },
         tests,
         runLimitsOf(this.deps.limits),
       );
@@ -152,7 +227,7 @@ export class ToolRegistry {
         source: args.source,
         tests,
         version: (existing?.version ?? 0) + 1,
-        sourceHash: createHash('sha256').update(args.source).digest('hex'),
+        sourceHash: hashSource(args.source),
         code: compiled.value.code,
         inputSchema: compiled.value.inputSchema,
         ...(compiled.value.outputSchema ? { outputSchema: compiled.value.outputSchema } : {}),
@@ -160,27 +235,71 @@ export class ToolRegistry {
         compilerVersion: compiled.value.compilerVersion,
         createdAt: existing?.createdAt ?? now,
         updatedAt: now,
+        history: existing ? [...(existing.history ?? []), versionOf(existing)] : [],
       };
-      // Persist first: if the store fails, the tool is not registered and the old version keeps serving.
-      await this.deps.store.put(record);
-      this.tools.set(record.name, record);
-      if (!existing) this.stats.set(record.name, new ToolStats());
-      this.emit({ type: existing ? 'replaced' : 'created', name: record.name });
+      const released = await this.publish(record, existing ? 'replace' : 'create', actor);
       return {
         ok: true,
-        value: { record, replaced: existing !== undefined, tests: tested.reports },
+        value: { record, replaced: existing !== undefined, tests: tested.reports, released },
       };
     });
   }
 
+  /** Makes an earlier version current again, as a new version number (history only grows). */
+  async rollback(
+    rawArguments: unknown,
+    actor: Actor | null = null,
+  ): Promise<Result<{ record: ToolRecord; from: number; released: boolean }>> {
+    const parsed = parseArguments(RollbackToolArgumentsSchema, rawArguments);
+    if (!parsed.ok) return parsed;
+    const { name, version } = parsed.value;
+    return this.withLock(name, async () => {
+      const existing = this.tools.get(name);
+      if (!existing) return refuse(this.notFound(name));
+      if (version === existing.version) {
+        return refuse({
+          stage: 'arguments',
+          code: 'invalid_argument',
+          message: `version ${version} of "${name}" is already the current version`,
+          path: ['version'],
+        });
+      }
+      const target = (existing.history ?? []).find((v) => v.version === version);
+      if (!target) {
+        const known = [...(existing.history ?? []).map((v) => v.version), existing.version].join(
+          ', ',
+        );
+        return refuse({
+          stage: 'arguments',
+          code: 'not_found',
+          message: `"${name}" has no version ${version}; its versions are ${known}`,
+          path: ['version'],
+        });
+      }
+      const now = this.clock().toISOString();
+      const record: ToolRecord = {
+        ...target,
+        format: RECORD_FORMAT,
+        version: existing.version + 1,
+        createdAt: existing.createdAt,
+        updatedAt: now,
+        history: [...(existing.history ?? []), versionOf(existing)],
+      };
+      const released = await this.publish(record, 'rollback', actor, `restored version ${version}`);
+      return { ok: true, value: { record, from: version, released } };
+    });
+  }
+
   /** Deletes a tool from the store and the registry. */
-  async delete(name: string): Promise<Result<ToolRecord>> {
+  async delete(name: string, actor: Actor | null = null): Promise<Result<ToolRecord>> {
     return this.withLock(name, async () => {
       const existing = this.tools.get(name);
       if (!existing) return refuse<ToolRecord>(this.notFound(name));
       await this.deps.store.delete(name);
       this.tools.delete(name);
-      this.stats.delete(name);
+      this.index.remove(name);
+      this.health.forget(name);
+      await this.appendAudit('delete', existing, actor);
       this.emit({ type: 'deleted', name });
       return { ok: true, value: existing };
     });
@@ -190,34 +309,120 @@ export class ToolRegistry {
   async call(name: string, args: unknown, signal?: AbortSignal): Promise<CallResult> {
     const record = this.tools.get(name);
     if (!record) return { ok: false, refused: [this.notFound(name)] };
-    const stats = this.stats.get(name) ?? this.stats.set(name, new ToolStats()).get(name)!;
+    if (this.health.isQuarantined(name))
+      return { ok: false, kind: 'quarantined', message: this.quarantineMessage(name), logs: [] };
     const input = args ?? {};
     const refused = this.checkCallArguments(record, input);
     if (refused.length > 0) {
-      stats.recordRefusal();
+      this.health.recordRefusal(name);
       return { ok: false, refused };
     }
+    const inputJson = JSON.stringify(input);
     const started = performance.now();
-    const limits = runLimitsOf(this.deps.limits);
     const outcome = await this.deps.sandbox.run(
-      { code: record.code, entry: record.name, inputJson: JSON.stringify(input) },
-      limits,
+      { code: record.code, entry: record.name, inputJson },
+      runLimitsOf(this.deps.limits),
       signal,
     );
     const ms = performance.now() - started;
     if (!outcome.ok) {
-      stats.recordFailure(outcome.kind, outcome.message, ms, this.clock());
+      this.recordFailure(record, outcome.kind, outcome.message, ms, inputJson);
       return { ok: false, kind: outcome.kind, message: outcome.message, logs: outcome.logs };
     }
     const value: unknown = JSON.parse(outcome.json);
     const typeIssue = validateValue(record.resultSchema, value, 1)[0];
     if (typeIssue) {
       const message = `the tool returned a value that does not match its declared return type: result${typeIssue.path.length ? `.${typeIssue.path.join('.')}` : ''} ${typeIssue.message}`;
-      stats.recordFailure('bad_result', message, ms, this.clock());
+      this.recordFailure(record, 'bad_result', message, ms, inputJson);
       return { ok: false, kind: 'bad_result', message, logs: outcome.logs };
     }
-    stats.recordSuccess(ms);
+    this.health.recordSuccess(name, ms);
     return { ok: true, value, logs: outcome.logs, record };
+  }
+
+  /** Why a tool is quarantined, the inputs that failed, and what to do. */
+  quarantineMessage(name: string): string {
+    const h = this.health.get(name);
+    const inputs = h.failingInputs.length ? ` Failing inputs: ${h.failingInputs.join(' ; ')}.` : '';
+    return `"${name}" is quarantined since ${h.quarantine?.since ?? '?'} (${h.quarantine?.reason ?? 'repeated failures'}; last error: ${h.lastError?.kind ?? '?'}: ${h.lastError?.message ?? '?'}).${inputs} To fix it, publish a corrected version with create_tool and replace: true, with tests covering these inputs, or restore a good version with rollback_tool; either lifts the quarantine.`;
+  }
+
+  /** Writes pending health counts and stops the flush timer. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.health[Symbol.asyncDispose]();
+  }
+
+  private recordFailure(
+    record: ToolRecord,
+    kind: CallFailureKind,
+    message: string,
+    ms: number,
+    inputJson: string,
+  ): void {
+    const change = this.health.recordFailure(record.name, kind, message, ms, inputJson);
+    if (change) {
+      this.deps.logger.warn(`quarantined "${record.name}": ${change.quarantined.reason}`);
+      void this.appendAudit('quarantine', record, null, change.quarantined.reason);
+      this.emit({ type: 'quarantined', name: record.name });
+    }
+  }
+
+  /** Persists, registers, audits and announces a new current version; lifts a quarantine. */
+  private async publish(
+    record: ToolRecord,
+    action: 'create' | 'replace' | 'rollback',
+    actor: Actor | null,
+    detail?: string,
+  ): Promise<boolean> {
+    // Persist first: if the store fails, nothing is registered and the old version keeps serving.
+    await this.deps.store.put(record);
+    this.tools.set(record.name, record);
+    this.index.upsert(record);
+    await this.appendAudit(action, record, actor, detail);
+    const released = this.health.release(record.name);
+    if (released) await this.appendAudit('release', record, actor, `lifted by ${action}`);
+    this.emit({
+      type: action === 'create' ? 'created' : action === 'replace' ? 'replaced' : 'rolled_back',
+      name: record.name,
+    });
+    return released;
+  }
+
+  private async appendAudit(
+    action: Parameters<AuditLog['append']>[0],
+    record: ToolRecord,
+    actor: Actor | null,
+    detail?: string,
+  ): Promise<void> {
+    try {
+      await this.audit.append(
+        action,
+        record.name,
+        record.version,
+        record.sourceHash,
+        actor,
+        detail,
+      );
+    } catch (error) {
+      // The change itself is already stored; a lost audit line must not turn it into a reported failure.
+      this.deps.logger.error(
+        `could not write the audit entry for ${action} of "${record.name}"`,
+        error,
+      );
+    }
+  }
+
+  private duplicateDiagnostics(name: string, similar: readonly ScoredTool[]): Diagnostic[] {
+    return similar.map((hit) => {
+      const other = this.tools.get(hit.name);
+      const signature = other ? signatureOf(other) : '';
+      return {
+        stage: 'duplicate',
+        code: 'similar_tool',
+        message: `"${name}" looks like the existing tool "${hit.name}"(${signature}) (similarity ${hit.score}): call "${hit.name}" instead, improve it with create_tool { name: "${hit.name}", replace: true }, or pass allowSimilar: true if "${name}" really does something different`,
+        path: ['name'],
+      };
+    });
   }
 
   private checkCallArguments(record: ToolRecord, input: unknown): Diagnostic[] {
@@ -333,4 +538,37 @@ export class ToolRegistry {
       if (this.locks.get(name) === settled) this.locks.delete(name);
     }
   }
+}
+
+function hashSource(source: string): string {
+  return createHash('sha256').update(source).digest('hex');
+}
+
+function versionOf(record: ToolRecord): ToolVersion {
+  const { history: _history, format: _format, ...version } = record;
+  return version;
+}
+
+/** A compact signature for listings: `value: number, from: "mm" | "cm", decimals?: number`. */
+export function signatureOf(record: { inputSchema: Record<string, unknown> }): string {
+  const properties = (record.inputSchema['properties'] ?? {}) as Record<
+    string,
+    Record<string, unknown>
+  >;
+  const required = new Set((record.inputSchema['required'] ?? []) as string[]);
+  return Object.keys(properties)
+    .map((name) => `${name}${required.has(name) ? '' : '?'}: ${typeText(properties[name] ?? {})}`)
+    .join(', ');
+}
+
+function typeText(schema: Record<string, unknown>): string {
+  if (Array.isArray(schema['enum']))
+    return (schema['enum'] as unknown[]).map((v) => JSON.stringify(v)).join(' | ');
+  const type = schema['type'];
+  if (type === 'array') return `${typeText((schema['items'] ?? {}) as Record<string, unknown>)}[]`;
+  if (Array.isArray(type)) return type.join(' | ');
+  if (typeof type === 'string') return type;
+  if (Array.isArray(schema['anyOf']))
+    return (schema['anyOf'] as Record<string, unknown>[]).map(typeText).join(' | ');
+  return 'any';
 }

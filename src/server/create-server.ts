@@ -8,7 +8,10 @@ import {
   CallToolRequestSchema,
   GetPromptRequestSchema,
   ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
+  ReadResourceRequestSchema,
   McpError,
   ErrorCode,
   type ListToolsResult,
@@ -24,6 +27,7 @@ import type { ToolStore } from '../store/tool-store.js';
 import { VERSION } from '../version.js';
 import { callMetaTool, metaToolDefinitions } from './meta-tools.js';
 import { WRITE_TOOL_PROMPT, writeToolPrompt } from './prompts.js';
+import { listResources, readResource, RESOURCE_TEMPLATES } from './resources.js';
 import { callResult, internalError, unknownToolError } from './results.js';
 
 export interface Toolsmith extends AsyncDisposable {
@@ -56,7 +60,15 @@ export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
     }));
   const sandbox = createSandboxPool({ size: config.poolSize });
   const compiler = createCompilerService();
-  const registry = new ToolRegistry({ compiler, sandbox, store, limits: config.limits, logger });
+  const registry = new ToolRegistry({
+    compiler,
+    sandbox,
+    store,
+    limits: config.limits,
+    logger,
+    quarantine: config.quarantine,
+    duplicateThreshold: config.duplicateThreshold,
+  });
   try {
     const count = await registry.load();
     logger.info(`loaded ${count} tools from ${store.description}`);
@@ -69,7 +81,10 @@ export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
 
   const server = new Server(
     { name: 'toolsmith', title: 'toolsmith', version: VERSION },
-    { capabilities: { tools: { listChanged: true }, prompts: {} }, instructions: INSTRUCTIONS },
+    {
+      capabilities: { tools: { listChanged: true }, prompts: {}, resources: { listChanged: true } },
+      instructions: INSTRUCTIONS,
+    },
   );
   const metaTools = metaToolDefinitions(config.limits);
   const metaNames = new Set(metaTools.map((t) => t.name));
@@ -77,7 +92,7 @@ export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
   // tools/list is answered from a list built once per change, not per request.
   let cachedList: ListToolsResult | undefined;
   const buildList = (): ListToolsResult => {
-    const dynamic: Tool[] = registry.list().map((record) => ({
+    const dynamic: Tool[] = registry.listServing().map((record) => ({
       name: record.name,
       description: record.description,
       inputSchema: record.inputSchema,
@@ -88,13 +103,24 @@ export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
     return { tools: [...metaTools, ...dynamic] };
   };
   let connected = false;
-  registry.onChange(() => {
+  registry.onChange((event) => {
     cachedList = undefined;
     if (!connected) return;
     server
       .sendToolListChanged()
       .catch((error: unknown) => logger.warn('could not send tools/list_changed', error));
+    // The resource list holds every tool, quarantined or not: it changes only when a tool comes or goes.
+    if (event.type === 'created' || event.type === 'deleted') {
+      server
+        .sendResourceListChanged()
+        .catch((error: unknown) => logger.warn('could not send resources/list_changed', error));
+    }
   });
+  /** Who is asking, for the audit log: the client's name and version from initialize. */
+  const actor = () => {
+    const info = server.getClientVersion();
+    return info ? { name: info.name, version: info.version } : null;
+  };
 
   server.setRequestHandler(ListToolsRequestSchema, () => (cachedList ??= buildList()));
 
@@ -102,7 +128,10 @@ export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
     const { name, arguments: args } = request.params;
     try {
       if (metaNames.has(name)) {
-        const result = await callMetaTool(registry, config.limits, name, args, extra.signal);
+        const result = await callMetaTool(registry, config.limits, name, args, {
+          signal: extra.signal,
+          actor: actor(),
+        });
         if (result) return result;
       }
       const record = registry.get(name);
@@ -113,6 +142,16 @@ export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
       throw internalError(logger, `tools/call ${name}`, error);
     }
   });
+
+  server.setRequestHandler(ListResourcesRequestSchema, () => ({
+    resources: listResources(registry),
+  }));
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({
+    resourceTemplates: RESOURCE_TEMPLATES,
+  }));
+  server.setRequestHandler(ReadResourceRequestSchema, (request) =>
+    readResource(registry, config.limits, request.params.uri),
+  );
 
   server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: [WRITE_TOOL_PROMPT] }));
   server.setRequestHandler(GetPromptRequestSchema, (request) => {
@@ -141,6 +180,7 @@ export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
         await server.close();
       } finally {
         try {
+          await registry[Symbol.asyncDispose]();
           await compiler[Symbol.asyncDispose]();
         } finally {
           try {

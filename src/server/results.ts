@@ -63,6 +63,7 @@ export function callResult(
     bad_result: 'returned a value of the wrong type',
     crashed: 'crashed its sandbox',
     cancelled: 'was cancelled',
+    quarantined: 'is quarantined',
   };
   const content: CallToolResult['content'] = [
     {

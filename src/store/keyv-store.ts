@@ -7,10 +7,14 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import Keyv, { type KeyvStoreAdapter } from 'keyv';
 import KeyvSqlite from '@keyv/sqlite';
 import { ToolsmithError } from '../errors.js';
-import { isToolRecord, type ToolRecord } from './record.js';
-import type { ToolStore } from './tool-store.js';
+import { isToolRecord, type AuditEntry, type HealthRecord } from './record.js';
+import type { StoredState, ToolStore } from './tool-store.js';
 
 const NAMESPACE = 'toolsmith';
+/** Key prefixes: tool names match ^[a-z][a-z0-9_]*$, so none contains a colon and prefixes cannot collide. */
+const TOOL_PREFIX = 'tool:';
+const HEALTH_PREFIX = 'health:';
+const AUDIT_PREFIX = 'audit:';
 /** Rows per iterator query: keyv's default of 10 makes loading 10,000 tools take ~13 s. */
 const ITERATION_LIMIT = 1000;
 
@@ -63,40 +67,55 @@ export async function openKeyvStore(options: KeyvStoreOptions): Promise<ToolStor
   }
 
   let closed = false;
+  const write = async (what: string, key: string, value: unknown): Promise<void> => {
+    try {
+      const written = await keyv.set(key, JSON.stringify(value));
+      if (!written) throw new Error('the write was not acknowledged');
+    } catch (error) {
+      throw wrap(what, error);
+    }
+  };
   return {
     description,
     async loadAll() {
-      const records: ToolRecord[] = [];
+      const state: StoredState = { tools: [], health: new Map(), audit: [] };
       try {
         if (!keyv.iterator) throw new Error('this keyv adapter cannot list its entries');
-        for await (const [key, value] of keyv.iterator(undefined)) {
-          const name = String(key);
+        for await (const [rawKey, value] of keyv.iterator(undefined)) {
+          const key = String(rawKey);
           let parsed: unknown;
           try {
             parsed = typeof value === 'string' ? JSON.parse(value) : value;
           } catch {
-            options.onSkip?.(name, 'not valid JSON');
+            options.onSkip?.(key, 'not valid JSON');
             continue;
           }
-          if (isToolRecord(parsed)) records.push(parsed);
-          else options.onSkip?.(name, 'not a tool record of this version');
+          if (key.startsWith(TOOL_PREFIX)) {
+            if (isToolRecord(parsed)) state.tools.push(parsed);
+            else options.onSkip?.(key, 'not a tool record of this version');
+          } else if (key.startsWith(HEALTH_PREFIX)) {
+            state.health.set(key.slice(HEALTH_PREFIX.length), parsed as HealthRecord);
+          } else if (key.startsWith(AUDIT_PREFIX)) {
+            state.audit.push(parsed as AuditEntry);
+          } else {
+            options.onSkip?.(key, 'unknown key');
+          }
         }
       } catch (error) {
         throw wrap('list its tools', error);
       }
-      return records;
+      state.audit.sort((a, b) => a.seq - b.seq);
+      return state;
     },
-    async put(record) {
-      try {
-        const written = await keyv.set(record.name, JSON.stringify(record));
-        if (!written) throw new Error('the write was not acknowledged');
-      } catch (error) {
-        throw wrap('save a tool', error);
-      }
-    },
+    put: (record) => write('save a tool', TOOL_PREFIX + record.name, record),
+    putHealth: (name, health) => write('save tool health', HEALTH_PREFIX + name, health),
+    appendAudit: (entry) =>
+      write('append to the audit log', AUDIT_PREFIX + String(entry.seq).padStart(12, '0'), entry),
     async delete(name) {
       try {
-        return await keyv.delete(name);
+        const existed = await keyv.delete(TOOL_PREFIX + name);
+        await keyv.delete(HEALTH_PREFIX + name);
+        return existed;
       } catch (error) {
         throw wrap('delete a tool', error);
       }

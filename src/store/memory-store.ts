@@ -1,24 +1,43 @@
-/** A ToolStore that keeps records in a Map; nothing survives the process. */
-import type { ToolRecord } from './record.js';
+/** A ToolStore that keeps everything in Maps; nothing survives the process. */
+import type { AuditEntry, HealthRecord, ToolRecord } from './record.js';
 import type { ToolStore } from './tool-store.js';
 
 export function createMemoryStore(): ToolStore {
-  const records = new Map<string, string>();
+  // Stored as JSON text so callers can never mutate what is "on disk" by keeping a reference.
+  const tools = new Map<string, string>();
+  const health = new Map<string, string>();
+  const audit: string[] = [];
   return {
     description: 'memory (nothing is persisted)',
     loadAll() {
-      // Stored as JSON text so callers can never mutate what is "on disk" by keeping a reference.
-      return Promise.resolve([...records.values()].map((text) => JSON.parse(text) as ToolRecord));
+      return Promise.resolve({
+        tools: [...tools.values()].map((text) => JSON.parse(text) as ToolRecord),
+        health: new Map(
+          [...health].map(([name, text]) => [name, JSON.parse(text) as HealthRecord]),
+        ),
+        audit: audit.map((text) => JSON.parse(text) as AuditEntry),
+      });
     },
     put(record) {
-      records.set(record.name, JSON.stringify(record));
+      tools.set(record.name, JSON.stringify(record));
       return Promise.resolve();
     },
     delete(name) {
-      return Promise.resolve(records.delete(name));
+      health.delete(name);
+      return Promise.resolve(tools.delete(name));
+    },
+    putHealth(name, record) {
+      health.set(name, JSON.stringify(record));
+      return Promise.resolve();
+    },
+    appendAudit(entry) {
+      audit.push(JSON.stringify(entry));
+      return Promise.resolve();
     },
     [Symbol.asyncDispose]() {
-      records.clear();
+      tools.clear();
+      health.clear();
+      audit.length = 0;
       return Promise.resolve();
     },
   };

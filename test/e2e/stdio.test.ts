@@ -41,7 +41,7 @@ describe('stdio end to end', () => {
     }
     await using restarted = await spawnServer(['--store', store]);
     const names = (await restarted.client.listTools()).tools.map((t) => t.name);
-    assert.deepEqual(names.slice(5).sort(), ['add_numbers', 'split_name']);
+    assert.deepEqual(names.slice(6).sort(), ['add_numbers', 'split_name']);
     const got = (await restarted.client.callTool({
       name: 'get_tool',
       arguments: { name: 'add_numbers' },

@@ -7,7 +7,9 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Config } from '../../src/config.js';
 import { SILENT_LOGGER } from '../../src/log.js';
+import { DEFAULT_QUARANTINE_POLICY, type QuarantinePolicy } from '../../src/registry/health.js';
 import { DEFAULT_LIMITS, type Limits } from '../../src/registry/limits.js';
+import { DEFAULT_DUPLICATE_THRESHOLD } from '../../src/registry/similarity.js';
 import { createToolsmith, type Toolsmith } from '../../src/server/create-server.js';
 import { createMemoryStore } from '../../src/store/memory-store.js';
 import type { ToolStore } from '../../src/store/tool-store.js';
@@ -26,6 +28,8 @@ export interface ConnectOptions {
   readonly storeUrl?: string;
   readonly limits?: Partial<Limits>;
   readonly poolSize?: number;
+  readonly quarantine?: Partial<QuarantinePolicy>;
+  readonly duplicateThreshold?: number;
 }
 
 export function testConfig(options: ConnectOptions = {}): Config {
@@ -34,6 +38,8 @@ export function testConfig(options: ConnectOptions = {}): Config {
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     poolSize: options.poolSize ?? 2,
     logLevel: 'silent',
+    quarantine: { ...DEFAULT_QUARANTINE_POLICY, ...options.quarantine },
+    duplicateThreshold: options.duplicateThreshold ?? DEFAULT_DUPLICATE_THRESHOLD,
   };
 }
 

@@ -82,6 +82,8 @@ describe('ToolRegistry', () => {
           ? Promise.reject(new ToolsmithError('store_unavailable', 'disk full'))
           : memory.put(record),
       delete: (name) => memory.delete(name),
+      putHealth: (name, health) => memory.putHealth(name, health),
+      appendAudit: (entry) => memory.appendAudit(entry),
       [Symbol.asyncDispose]: () => memory[Symbol.asyncDispose](),
     };
     const registry = registryOn(flaky);
@@ -95,23 +97,29 @@ describe('ToolRegistry', () => {
     assert.equal(registry.get('add_numbers')?.version, 1);
     assert.equal(registry.get('split_name'), undefined);
     assert.deepEqual(
-      (await memory.loadAll()).map((r) => r.version),
+      (await memory.loadAll()).tools.map((r) => r.version),
       [1],
     );
   });
 
-  it('counts calls, failures and argument refusals per tool', async () => {
-    const registry = registryOn(createMemoryStore());
+  it('counts calls, failures and argument refusals per tool, and persists them in batches', async () => {
+    const store = createMemoryStore();
+    const registry = registryOn(store);
     await registry.create(ADD_NUMBERS);
     await registry.call('add_numbers', { a: 1, b: 2 });
     await registry.call('add_numbers', { a: 1e308, b: 1e308 });
     await registry.call('add_numbers', { a: 'x' });
-    const stats = registry.statsOf('add_numbers');
-    assert.equal(stats.calls, 2);
-    assert.equal(stats.successes, 1);
-    assert.deepEqual(stats.failures, { threw: 1 });
-    assert.equal(stats.argumentRefusals, 1);
-    assert.match(stats.lastError?.message ?? '', /finite/);
+    const health = registry.healthOf('add_numbers');
+    assert.equal(health.calls, 2);
+    assert.equal(health.successes, 1);
+    assert.deepEqual(health.failures, { threw: 1 });
+    assert.equal(health.argumentRefusals, 1);
+    assert.match(health.lastError?.message ?? '', /finite/);
+    assert.equal(health.lastError?.input, '{"a":1e+308,"b":1e+308}');
+    // A plain Error is the tool refusing input on purpose: it does not count towards quarantine.
+    assert.equal(health.consecutiveFailures, 0);
+    await registry[Symbol.asyncDispose]();
+    assert.equal((await store.loadAll()).health.get('add_numbers')?.calls, 2);
   });
 
   it('refuses results that do not match the declared return type', async () => {

@@ -253,6 +253,22 @@ describe('security: resource exhaustion', () => {
       await assertHealthy(app);
     });
 
+    it('keeps answering other calls while one create_tool runs many spinning tests (no pool starvation)', async () => {
+      const source = 'export function cpu_hog(input: { n: number }): number { for (;;) {} }';
+      const tests = Array.from({ length: 6 }, (_, n) => ({ input: { n }, expected: n }));
+      const creating = createTool(app, 'cpu_hog', source, tests);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const started = Date.now();
+      await assertHealthy(app);
+      const waited = Date.now() - started;
+      assertRefused(await creating, 'tests', /time limit/);
+      assert.ok(
+        waited < 2 * TIMEOUT_MS + 400,
+        `the control call waited ${waited} ms behind one create_tool`,
+      );
+      await assertHealthy(app);
+    });
+
     it('lets a client cancel a spinning call: the worker is replaced and the server answers at once', async () => {
       await createGuarded(app, 'cpu_cancel', 'number', '1', 1, 'for (;;) {}');
       const replacedBefore = app.toolsmith.sandbox.stats.workersReplaced;

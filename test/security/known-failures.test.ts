@@ -284,21 +284,6 @@ export function kf_forge_in_test(input: { n: number }): number { return input.n;
     }
   });
 
-  void describe.skip('FINDING 12 (availability): one create_tool call with many spinning tests monopolises the whole worker pool for maxTests x timeoutMs / poolSize (50 x 1 s / 2 = 25 s by default; 7.5 s at 300 ms); every other tool call waits behind it', () => {
-    it('answers another tool call within two time limits while a create_tool runs 20 spinning tests', async () => {
-      const source = 'export function kf_hog(input: { n: number }): number { for (;;) {} }';
-      const tests = Array.from({ length: 20 }, (_, n) => ({ input: { n }, expected: n }));
-      const creating = createTool(app, 'kf_hog', source, tests);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      const started = Date.now();
-      await assertHealthy(app);
-      const waited = Date.now() - started;
-      assertRefused(await creating, 'tests', /time limit/);
-      assert.ok(waited < 2000, `the control call waited ${waited} ms behind one create_tool`);
-      await assertHealthy(app);
-    });
-  });
-
   void describe.skip('FINDING 11 (false positive): the screen refuses the string "constructor" passed to ANY call, e.g. text.includes("constructor") or console.log("constructor")', () => {
     it('accepts "constructor" as an argument of a harmless string method', async () => {
       const source = `export function kf_ctor_word(input: { text: string }): boolean {

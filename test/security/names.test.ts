@@ -102,12 +102,22 @@ describe('security: name and description abuse', () => {
     await assertHealthy(app);
   });
 
-  it('keeps names that are also Object.prototype or global names (constructor, require) as plain, isolated tools', async () => {
-    for (const name of ['constructor', 'require', 'undefined']) {
+  it('keeps names that are also Object.prototype or global names (constructor, undefined) as plain, isolated tools', async () => {
+    for (const name of ['constructor', 'undefined']) {
       const created = await createTool(app, name, source(name), TESTS);
       assert.equal(created.isError, undefined, `${name}: ${excerpt(created)}`);
       assert.equal(valueOf(await app.call(name, { n: 41 })), 42);
     }
+    // A tool named require is either refused by the compiler (TS2441 reserves it in a module) or is a plain
+    // function that shadows nothing outside its own wrapper: either way it never loads modules.
+    const required = await createTool(
+      app,
+      'require',
+      `export function require(input: { n: number }): string { return typeof Reflect.get(globalThis, 'require') + ':' + (input.n + 1); }`,
+      [{ input: { n: 1 }, expected: 'undefined:2' }],
+    );
+    if (required.isError) assertRefused(required, 'typecheck', /require/);
+    else assert.equal(valueOf(await app.call('require', { n: 41 })), 'undefined:42');
     assertCallRefused(
       await app.call('run_tool', { name: 'tostring' }),
       'arguments',

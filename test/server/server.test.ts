@@ -5,7 +5,14 @@ import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { connectInMemory, eventually, textOf, type Connected } from '../helpers/connect.js';
 import { ADD_NUMBERS, INFINITE_LOOP, SPLIT_NAME } from '../fixtures/tools.js';
 
-const META = ['create_tool', 'delete_tool', 'get_tool', 'search_tools', 'run_tool'];
+const META = [
+  'create_tool',
+  'rollback_tool',
+  'delete_tool',
+  'get_tool',
+  'search_tools',
+  'run_tool',
+];
 
 describe('server contract', () => {
   let app: Connected;
@@ -123,6 +130,7 @@ describe('server contract', () => {
           name: 'fresh_one',
           source:
             'export function fresh_one(input: { a: number; b: number }): number { return input.a - input.b; }',
+          allowSimilar: true,
         },
         stage: 'tests',
         text: /test 1: with input \{"a":1,"b":2\} expected 3, got -1/,
@@ -133,6 +141,15 @@ describe('server contract', () => {
         text: /cap/,
       },
       { args: ADD_NUMBERS, stage: 'conflict', text: /already exists.*replace: true/ },
+      {
+        args: {
+          ...ADD_NUMBERS,
+          name: 'sum_numbers',
+          source: ADD_NUMBERS.source.replaceAll('add_numbers', 'sum_numbers'),
+        },
+        stage: 'duplicate',
+        text: /looks like the existing tool "add_numbers"\(a: number, b: number\).*allowSimilar: true/,
+      },
     ];
     const listBefore = (await app.client.listTools()).tools.map((t) => t.name);
     const changesBefore = app.listChangedCount();
@@ -176,7 +193,7 @@ describe('server contract', () => {
     assert.equal(details['source'], ADD_NUMBERS.source);
     assert.deepEqual(details['tests'], ADD_NUMBERS.tests);
     assert.ok(details['inputSchema']);
-    assert.ok((details['stats'] as { calls: number }).calls >= 1);
+    assert.ok((details['health'] as { calls: number }).calls >= 1);
     assert.equal((details['limits'] as { timeoutMs: number }).timeoutMs, 300);
   });
 
@@ -228,7 +245,8 @@ describe('server contract', () => {
   it('unknown tools are a protocol error (InvalidParams)', async () => {
     await assert.rejects(
       app.client.callTool({ name: 'does_not_exist', arguments: {} }),
-      (error: unknown) => error instanceof McpError && error.code === Number(ErrorCode.InvalidParams),
+      (error: unknown) =>
+        error instanceof McpError && error.code === Number(ErrorCode.InvalidParams),
     );
   });
 

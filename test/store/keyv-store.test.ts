@@ -24,7 +24,7 @@ describe('keyv store specifics', () => {
     }
     await using reopened = await openKeyvStore({ url: file });
     assert.deepEqual(
-      (await reopened.loadAll()).map((r) => r.name),
+      (await reopened.loadAll()).tools.map((r) => r.name),
       ['persisted'],
     );
   });
@@ -40,10 +40,10 @@ describe('keyv store specifics', () => {
     }
     await using store = await openKeyvStore({ url: file, onSkip: (key) => skipped.push(key) });
     assert.deepEqual(
-      (await store.loadAll()).map((r) => r.name),
+      (await store.loadAll()).tools.map((r) => r.name),
       ['good'],
     );
-    assert.deepEqual(skipped, ['bad']);
+    assert.deepEqual(skipped, ['tool:bad']);
   });
   it('fails with store_unavailable, not a crash, when the file cannot be opened', async () => {
     const notADatabase = join(dir.path, 'not-a-db.sqlite');

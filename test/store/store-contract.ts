@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RECORD_FORMAT, type ToolRecord } from '../../src/store/record.js';
 import type { ToolStore } from '../../src/store/tool-store.js';
+import { emptyHealth } from '../../src/registry/health.js';
 
 export function sampleRecord(name: string, version = 1): ToolRecord {
   return {
@@ -31,11 +32,11 @@ export function runStoreContract(name: string, open: () => Promise<ToolStore>): 
   describe(`ToolStore contract: ${name}`, () => {
     it('stores, lists, replaces and deletes records', async () => {
       await using store = await open();
-      assert.deepEqual(await store.loadAll(), []);
+      assert.deepEqual(await store.loadAll(), { tools: [], health: new Map(), audit: [] });
       await store.put(sampleRecord('alpha'));
       await store.put(sampleRecord('beta'));
       await store.put(sampleRecord('alpha', 2));
-      const all = (await store.loadAll()).sort((a, b) => a.name.localeCompare(b.name));
+      const all = (await store.loadAll()).tools.sort((a, b) => a.name.localeCompare(b.name));
       assert.deepEqual(
         all.map((r) => [r.name, r.version]),
         [
@@ -47,7 +48,7 @@ export function runStoreContract(name: string, open: () => Promise<ToolStore>): 
       assert.equal(await store.delete('beta'), true);
       assert.equal(await store.delete('beta'), false);
       assert.deepEqual(
-        (await store.loadAll()).map((r) => r.name),
+        (await store.loadAll()).tools.map((r) => r.name),
         ['alpha'],
       );
     });
@@ -58,14 +59,14 @@ export function runStoreContract(name: string, open: () => Promise<ToolStore>): 
           Array.from({ length: 100 }, (_, j) => store.put(sampleRecord(`tool_${i + j}`))),
         );
       }
-      assert.equal((await store.loadAll()).length, 1200);
+      assert.equal((await store.loadAll()).tools.length, 1200);
     });
     it("keeps no reference to the caller's objects", async () => {
       await using store = await open();
       const record = sampleRecord('gamma');
       await store.put(record);
       (record.tests as unknown[]).push('mutated');
-      const [loaded] = await store.loadAll();
+      const [loaded] = (await store.loadAll()).tools;
       assert.equal(loaded?.tests.length, 1);
     });
   });
