@@ -9,7 +9,7 @@ import { defaultDataDirectory } from '../../src/config.js';
 import { eventually, textOf } from '../helpers/connect.js';
 import { CLI_PATH, spawnServer } from '../helpers/spawn.js';
 import { makeTempDir } from '../helpers/tmp.js';
-import { ADD_NUMBERS, INFINITE_LOOP, SPLIT_NAME } from '../fixtures/tools.js';
+import { ADD_NUMBERS, FRAGILE, INFINITE_LOOP, SPLIT_NAME } from '../fixtures/tools.js';
 
 const run = promisify(execFile);
 const dir = makeTempDir();
@@ -56,6 +56,66 @@ describe('stdio end to end', () => {
     })) as CallToolResult;
     assert.deepEqual(split.structuredContent, { first: 'Alan', last: 'Turing' });
     assert.match(restarted.stderr(), /loaded 2 tools/);
+  });
+
+  it('keeps versions, rollback, health, quarantine and the audit log across a restart', async () => {
+    const store = join(dir.path, 'lifecycle.sqlite');
+    {
+      await using server = await spawnServer(['--store', store, '--quarantine-after', '2']);
+      const call = (name: string, args: Record<string, unknown>) =>
+        server.client.callTool({ name, arguments: args }) as Promise<CallToolResult>;
+      await call('create_tool', ADD_NUMBERS);
+      await call('create_tool', {
+        ...ADD_NUMBERS,
+        description: 'Add two numbers, v2.',
+        replace: true,
+      });
+      assert.equal(
+        (await call('rollback_tool', { name: 'add_numbers', version: 1 })).isError,
+        undefined,
+      );
+      await call('create_tool', FRAGILE);
+      await call('fragile_double', { n: 50 });
+      await call('fragile_double', { n: 51 });
+      assert.match(textOf(await call('fragile_double', { n: 1 })), /quarantined/);
+    }
+    await using restarted = await spawnServer(['--store', store]);
+    const call = (name: string, args: Record<string, unknown>) =>
+      restarted.client.callTool({ name, arguments: args }) as Promise<CallToolResult>;
+    const details = (await call('get_tool', { name: 'add_numbers' })).structuredContent as {
+      version: number;
+      description: string;
+      history: { version: number }[];
+    };
+    assert.equal(details.version, 3);
+    assert.equal(details.description, 'Add two numbers.');
+    assert.deepEqual(
+      details.history.map((h) => h.version),
+      [2, 1],
+    );
+    assert.equal(
+      (await call('rollback_tool', { name: 'add_numbers', version: 2 })).isError,
+      undefined,
+    );
+    const names = (await restarted.client.listTools()).tools.map((t) => t.name);
+    assert.ok(!names.includes('fragile_double'), 'still quarantined after the restart');
+    const quarantined = await call('fragile_double', { n: 1 });
+    assert.match(textOf(quarantined), /quarantined.*\{"n":50\}/s);
+    const fragile = (await call('get_tool', { name: 'fragile_double' })).structuredContent as {
+      health: { calls: number; failures: Record<string, number> };
+    };
+    assert.deepEqual(fragile.health.failures, { threw: 2 });
+    const audit = await restarted.client.readResource({ uri: 'toolsmith://audit' });
+    const entries = (
+      JSON.parse((audit.contents[0] as { text: string }).text) as {
+        entries: { action: string; client: { name: string } | null }[];
+      }
+    ).entries;
+    assert.deepEqual(
+      entries.map((e) => e.action),
+      ['rollback', 'quarantine', 'create', 'rollback', 'replace', 'create'],
+    );
+    assert.equal(entries[0]?.client?.name, 'toolsmith-e2e');
   });
 
   it('survives a hostile tool: the time limit ends it and the next request is served', async () => {
