@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { ToolCompiler } from '../src/compiler/compile.js';
+import { META_TOOL_NAMES } from '../src/registry/arguments.js';
 import { DEFAULT_LIMITS, runLimitsOf } from '../src/registry/limits.js';
 import { runTests } from '../src/registry/test-runner.js';
 import { createSandboxPool } from '../src/sandbox/pool.js';
@@ -646,7 +647,7 @@ export async function figure5and7(ctx: Context): Promise<void> {
   // tools/list and RSS on one seeded server.
   await using app = await spawnServer(seeded);
   const first = await app.client.listTools();
-  const expected = counts.listTools + 5;
+  const expected = counts.listTools + META_TOOL_NAMES.length;
   if (first.tools.length !== expected)
     throw new Error(`tools/list returned ${first.tools.length} tools, expected ${expected}`);
   const bytes = JSON.stringify(first).length;

@@ -48,7 +48,14 @@ export const LENGTH_CALL_RESULT = 42000;
 
 /** create_tool arguments for a length converter named `name`. */
 export function lengthCreateArguments(name: string): Record<string, unknown> {
-  return { name, description: LENGTH_DESCRIPTION, source: lengthSource(name), tests: LENGTH_TESTS };
+  // allowSimilar: the benchmark publishes many copies of one tool under different names on purpose.
+  return {
+    name,
+    description: LENGTH_DESCRIPTION,
+    source: lengthSource(name),
+    tests: LENGTH_TESTS,
+    allowSimilar: true,
+  };
 }
 
 /** A tool that loops forever when asked to (its tests ask it not to). */

@@ -59,6 +59,7 @@ const FIGURE_TITLES: Record<number, string> = {
   5: 'tools/list with many tools over stdio, and start time',
   6: 'cheap call latency while 3 callers run a looping tool (--timeout-ms 200)',
   7: 'server RSS, idle',
+  8: 'lifecycle: duplicate check, search ranking and health tracking',
 };
 
 function format(value: number, unit: Unit): string {

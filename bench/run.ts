@@ -20,6 +20,7 @@ import {
   QUICK,
   type Context,
 } from './figures.js';
+import { figure8 } from './lifecycle.js';
 import { renderTable, Results, writeResults } from './report.js';
 import { POOL_SIZE } from './server.js';
 
@@ -31,6 +32,7 @@ const FIGURES: readonly { figure: number; title: string; run: (ctx: Context) => 
     { figure: 4, title: 'dynamic tool call over stdio', run: figure4 },
     { figure: 5, title: 'tools/list, start time and RSS (figures 5 and 7)', run: figure5and7 },
     { figure: 6, title: 'cheap calls under spinning load', run: figure6 },
+    { figure: 8, title: 'lifecycle: duplicate check and health tracking', run: figure8 },
   ];
 
 async function main(): Promise<number> {
