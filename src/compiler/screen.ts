@@ -52,6 +52,9 @@ const HOST_GLOBALS = new Map<string, string>([
   ],
 ]);
 
+/** Host-ish globals that QuickJS does provide, so a decoy declaration elsewhere must not unlock them. */
+const PRESENT_IN_SANDBOX = new Set(['Atomics', 'SharedArrayBuffer']);
+
 /** Screens the AST of a parsed source; returns every finding (empty when the source is acceptable). */
 export function screenAst(sourceFile: ts.SourceFile): Diagnostic[] {
   const findings: Diagnostic[] = [];
@@ -151,21 +154,23 @@ export function screenAst(sourceFile: ts.SourceFile): Diagnostic[] {
         );
       }
     }
-    if (ts.isCallExpression(node) || ts.isNewExpression(node)) {
-      for (const arg of node.arguments ?? []) {
+    if (ts.isCallExpression(node) && isReflectiveLookup(node.expression)) {
+      for (const arg of node.arguments) {
         // Reflect.get(x, "constructor"), Object.getOwnPropertyDescriptor(p, "constructor") and friends.
         if (foldString(arg) === 'constructor') {
           refuseAt(
             arg,
             'forbidden_construct',
-            'passing "constructor" as a property key is not allowed (it reaches Function)',
+            'looking up "constructor" reflectively is not allowed (it reaches Function)',
           );
         }
       }
     }
     if (ts.isIdentifier(node) && isValueReference(node)) {
       const name = node.text; // `text` is the cooked name: unicode escapes like \u0065val are already decoded
-      if (CODE_EVALUATORS.has(name) && !declared.has(name)) {
+      // Security: eval and Function exist in the sandbox, so they are refused whatever the source declares
+      // (a decoy local named Function in another scope must not unlock the global one).
+      if (CODE_EVALUATORS.has(name)) {
         refuseAt(
           node,
           'forbidden_construct',
@@ -173,7 +178,8 @@ export function screenAst(sourceFile: ts.SourceFile): Diagnostic[] {
         );
       } else {
         const why = HOST_GLOBALS.get(name);
-        if (why !== undefined && !declared.has(name))
+        // Atomics and SharedArrayBuffer do exist in the sandbox: no local declaration unlocks them.
+        if (why !== undefined && (PRESENT_IN_SANDBOX.has(name) || !declared.has(name)))
           refuseAt(node, 'forbidden_global', `${name} is not available: ${why}`);
       }
     }
@@ -181,6 +187,19 @@ export function screenAst(sourceFile: ts.SourceFile): Diagnostic[] {
   };
   ts.forEachChild(sourceFile, visit);
   return findings;
+}
+
+/** Reflective property lookups that can reach `constructor` by a string key. */
+const REFLECTIVE_LOOKUPS = new Set([
+  'get',
+  'getOwnPropertyDescriptor',
+  'getOwnPropertyDescriptors',
+  'lookupGetter',
+  '__lookupGetter__',
+]);
+
+function isReflectiveLookup(callee: ts.Expression): boolean {
+  return ts.isPropertyAccessExpression(callee) && REFLECTIVE_LOOKUPS.has(callee.name.text);
 }
 
 /** Evaluates string literals, no-substitution templates and `+` of those; undefined when not constant. */
@@ -242,8 +261,7 @@ function isDeclarationName(node: ts.Identifier): boolean {
       ts.isClassExpression(parent) ||
       ts.isEnumDeclaration(parent) ||
       ts.isModuleDeclaration(parent) ||
-      ts.isBindingElement(parent) ||
-      ts.isTypeParameterDeclaration(parent))
+      ts.isBindingElement(parent))
   );
 }
 

@@ -106,7 +106,7 @@ export class ToolRegistry implements AsyncDisposable {
   async load(): Promise<number> {
     const state = await this.deps.store.loadAll();
     for (const record of state.tools) {
-      if ((META_TOOL_NAMES as readonly string[]).includes(record.name)) continue;
+      if (META_TOOL_NAMES.includes(record.name)) continue;
       this.tools.set(record.name, record);
       this.index.upsert(record);
     }
@@ -175,7 +175,7 @@ export class ToolRegistry implements AsyncDisposable {
     const parsed = parseArguments(CreateToolArgumentsSchema, rawArguments);
     if (!parsed.ok) return parsed;
     const args = parsed.value;
-    if ((META_TOOL_NAMES as readonly string[]).includes(args.name)) {
+    if (META_TOOL_NAMES.includes(args.name)) {
       return refuse({
         stage: 'arguments',
         code: 'reserved_name',
@@ -426,23 +426,24 @@ export class ToolRegistry implements AsyncDisposable {
   }
 
   private checkCallArguments(record: ToolRecord, input: unknown): Diagnostic[] {
-    const size = Buffer.byteLength(JSON.stringify(input) ?? '');
-    if (size > this.deps.limits.maxArgumentsBytes) {
-      return [
-        {
-          stage: 'limits',
-          code: 'too_large',
-          message: `the arguments are ${size} bytes of JSON, over the ${this.deps.limits.maxArgumentsBytes}-byte cap`,
-        },
-      ];
-    }
-    const depth = jsonDepth(input, this.deps.limits.maxJsonDepth);
-    if (depth > this.deps.limits.maxJsonDepth) {
+    const l = this.deps.limits;
+    // Depth first, iteratively: a 100,000-deep value would overflow the host stack in JSON.stringify.
+    if (jsonDepth(input, l.maxJsonDepth) > l.maxJsonDepth) {
       return [
         {
           stage: 'limits',
           code: 'too_deep',
-          message: `the arguments nest deeper than the ${this.deps.limits.maxJsonDepth}-level cap`,
+          message: `the arguments nest deeper than the ${l.maxJsonDepth}-level cap`,
+        },
+      ];
+    }
+    const size = Buffer.byteLength(JSON.stringify(input) ?? '');
+    if (size > l.maxArgumentsBytes) {
+      return [
+        {
+          stage: 'limits',
+          code: 'too_large',
+          message: `the arguments are ${size} bytes of JSON, over the ${l.maxArgumentsBytes}-byte cap`,
         },
       ];
     }
@@ -461,6 +462,18 @@ export class ToolRegistry implements AsyncDisposable {
   ): Diagnostic[] {
     const l = this.deps.limits;
     const found: Diagnostic[] = [];
+    // Depth first, iteratively, before anything serialises the tests (see checkCallArguments).
+    tests.forEach((test, index) => {
+      if (jsonDepth(test, l.maxJsonDepth + 2) > l.maxJsonDepth + 2) {
+        found.push({
+          stage: 'limits',
+          code: 'too_deep',
+          message: `test ${index + 1} nests deeper than the ${l.maxJsonDepth}-level cap`,
+          path: ['tests', index],
+        });
+      }
+    });
+    if (found.length > 0) return found;
     const sourceBytes = Buffer.byteLength(source);
     if (sourceBytes > l.maxSourceBytes)
       found.push({
@@ -491,16 +504,6 @@ export class ToolRegistry implements AsyncDisposable {
         message: `the tests are ${testsBytes} bytes of JSON, over the ${l.maxTestsBytes}-byte cap`,
         path: ['tests'],
       });
-    tests.forEach((test, index) => {
-      if (jsonDepth(test, l.maxJsonDepth + 2) > l.maxJsonDepth + 2) {
-        found.push({
-          stage: 'limits',
-          code: 'too_deep',
-          message: `test ${index + 1} nests deeper than the ${l.maxJsonDepth}-level cap`,
-          path: ['tests', index],
-        });
-      }
-    });
     return found;
   }
 

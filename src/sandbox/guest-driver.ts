@@ -1,113 +1,146 @@
 /**
- * Builds the script a fresh QuickJS context evaluates for one run. Everything here runs *inside* the guest:
- * the host hands in nothing but one string (the argument as JSON text) and takes out one string (a JSON
- * envelope). No host function, object or prototype ever crosses, so getters, Proxies, `toJSON` tricks and
- * prototype pollution can only act on the guest's own heap.
+ * The guest side of a run. Everything here runs *inside* QuickJS: the host hands in one string (the
+ * argument as JSON text) and takes out one string (a JSON envelope). No host function, object or prototype
+ * ever crosses, so getters, Proxies, `toJSON` tricks and prototype pollution can only act on the guest's
+ * own heap, and the host re-validates and re-caps everything it reads (see run.ts).
+ *
+ * A run evaluates two scripts in one fresh context:
+ * 1. the driver, first, so it captures the intrinsics it needs before any tool code can replace them, and
+ *    installs the captured `console`; it evaluates to `runner(toolFunction, inputJson) -> Promise<string>`;
+ * 2. the tool, as a separate global script, so that even a direct `eval` inside tool code cannot see the
+ *    driver's closure (its log buffer, its caps); it evaluates to the tool's entry function.
  */
 import type { RunLimits } from './limits.js';
 
-/** Identifier of the entry function the host calls; guest code cannot collide with it (see the IIFE). */
-export const DRIVER_FILE_NAME = 'tool.js';
+export const DRIVER_FILE_NAME = 'toolsmith-driver.js';
+export const TOOL_FILE_NAME = 'tool.js';
+
+/** Longest error name or message the guest reports (the host caps again). */
+export const MAX_ERROR_CHARS = 2000;
 
 /**
- * Returns guest JavaScript that evaluates to a function `(inputJson) => Promise<string>`; the string is a
- * JSON envelope `{ ok: true, json, logs } | { ok: false, error: { name, message }, kind?, logs }`.
- *
- * The intrinsics the driver needs are captured before tool code runs, so a tool that replaces
- * `JSON.stringify` or `Array.prototype.push` can only corrupt its own answer, never the envelope's shape
- * as the host reads it (the host re-validates the envelope anyway).
+ * The driver script. The envelope it resolves to is built by string concatenation from primitives, never by
+ * `JSON.stringify` of an object, so `Object.prototype.toJSON` or `Array.prototype.toJSON` set by the tool
+ * cannot reshape it; the result value itself is serialised by the driver's own walker for the same reason.
  */
-export function buildGuestScript(code: string, entry: string, limits: RunLimits): string {
-  // `entry` is a validated identifier (^[a-z][a-z0-9_]*$), safe to splice; `code` is compiler output
-  // spliced into a function body, so its declarations stay local to that function.
+export function buildDriverScript(limits: RunLimits): string {
   return `(function () {
 "use strict";
-const __ts_parse = JSON.parse, __ts_stringify = JSON.stringify, __ts_isArray = Array.isArray;
-const __ts_getProto = Object.getPrototypeOf, __ts_ObjectProto = Object.prototype, __ts_keys = Object.keys;
-const __ts_ArrayProto = Array.prototype, __ts_isFinite = Number.isFinite, __ts_String = String;
-const __ts_Promise = Promise, __ts_then = Promise.prototype.then, __ts_Error = Error;
-const __ts_define = Object.defineProperty, __ts_DateProto = Date.prototype, __ts_toISO = Date.prototype.toISOString;
-const __ts_MAX_CONSOLE = ${limits.maxConsoleBytes}, __ts_MAX_RESULT = ${limits.maxResultBytes}, __ts_MAX_DEPTH = ${limits.maxJsonDepth};
-const __ts_logs = [];
-let __ts_logBytes = 0, __ts_logFull = false;
-function __ts_show(v) {
+const stringify = JSON.stringify, parse = JSON.parse, isArray = Array.isArray, getProto = Object.getPrototypeOf;
+const ObjectProto = Object.prototype, ArrayProto = Array.prototype, DateProto = Date.prototype;
+const keysOf = Object.keys, isFinite_ = Number.isFinite, String_ = String, Error_ = Error;
+const toISO = Date.prototype.toISOString, call = Function.prototype.call, resolve = Promise.resolve.bind(Promise);
+const then = Promise.prototype.then, indexOf = Array.prototype.indexOf, slice = String.prototype.slice;
+const MAX_CONSOLE = ${limits.maxConsoleBytes}, MAX_RESULT = ${limits.maxResultBytes}, MAX_DEPTH = ${limits.maxJsonDepth}, MAX_ERROR = ${MAX_ERROR_CHARS};
+const logs = [];
+let logBytes = 0, logFull = false;
+function cap(text, max) { text = String_(text); return text.length > max ? call.call(slice, text, 0, max) + "… (truncated)" : text; }
+function show(v) {
   if (typeof v === "string") return v;
-  try { const s = __ts_stringify(v); return s === undefined ? __ts_String(v) : s; } catch (e) {
-    try { return __ts_String(v); } catch (e2) { return "[unprintable]"; } }
+  try { const s = stringify(v); return s === undefined ? String_(v) : s; } catch (e) {
+    try { return String_(v); } catch (e2) { return "[unprintable]"; } }
 }
-function __ts_capture(level) {
+function capture(level) {
   return function () {
-    if (__ts_logFull) return;
+    if (logFull) return;
     let line = level === "log" ? "" : level + ": ";
-    for (let i = 0; i < arguments.length; i++) line += (i ? " " : "") + __ts_show(arguments[i]);
-    if (__ts_logBytes + line.length + 1 > __ts_MAX_CONSOLE) {
-      __ts_logs[__ts_logs.length] = "[console output truncated at " + __ts_MAX_CONSOLE + " bytes]";
-      __ts_logFull = true;
+    for (let i = 0; i < arguments.length && line.length <= MAX_CONSOLE; i++) line += (i ? " " : "") + show(arguments[i]);
+    if (logBytes + line.length + 1 > MAX_CONSOLE) {
+      logs[logs.length] = "[console output truncated at " + MAX_CONSOLE + " bytes]";
+      logFull = true;
       return;
     }
-    __ts_logBytes += line.length + 1;
-    __ts_logs[__ts_logs.length] = line;
+    logBytes += line.length + 1;
+    logs[logs.length] = line;
   };
 }
-globalThis.console = { log: __ts_capture("log"), info: __ts_capture("info"), warn: __ts_capture("warn"),
-  error: __ts_capture("error"), debug: __ts_capture("debug") };
-function __ts_NotJson(message) { this.message = message; }
-function __ts_check(v, path, depth, seen) {
-  if (v === null || typeof v === "string" || typeof v === "boolean") return v;
+globalThis.console = { log: capture("log"), info: capture("info"), warn: capture("warn"), error: capture("error"), debug: capture("debug") };
+function NotJson(message) { this.message = message; }
+function pathKey(path, key) { return path + "." + cap(key, 60); }
+// Serialises a JSON value to text, refusing everything JSON cannot represent; stops early past MAX_RESULT.
+function encode(v, path, depth, seen, budget) {
+  if (v === null) return "null";
+  if (typeof v === "string" || typeof v === "boolean") return stringify(v);
   if (typeof v === "number") {
-    if (!__ts_isFinite(v)) throw new __ts_NotJson(path + " is " + __ts_String(v) + ", which JSON cannot represent");
-    return v;
+    if (!isFinite_(v)) throw new NotJson(path + " is " + String_(v) + ", which JSON cannot represent");
+    return stringify(v);
   }
-  if (typeof v === "undefined") throw new __ts_NotJson(path === "the result" ? "the tool returned undefined; did it forget to return a value?" : path + " is undefined; JSON has no undefined (use null)");
-  if (typeof v !== "object") throw new __ts_NotJson(path + " is a " + typeof v + ", which JSON cannot represent");
-  if (depth >= __ts_MAX_DEPTH) throw new __ts_NotJson(path + " nests deeper than " + __ts_MAX_DEPTH + " levels");
-  if (seen.indexOf(v) !== -1) throw new __ts_NotJson(path + " is a cycle back to an enclosing object");
-  const proto = __ts_getProto(v);
-  if (proto === __ts_DateProto) return __ts_toISO.call(v);
+  if (typeof v === "undefined") throw new NotJson(path === "the result" ? "the tool returned undefined; did it forget to return a value?" : path + " is undefined; JSON has no undefined (use null)");
+  if (typeof v !== "object") throw new NotJson(path + " is a " + typeof v + ", which JSON cannot represent");
+  if (depth >= MAX_DEPTH) throw new NotJson(path + " nests deeper than " + MAX_DEPTH + " levels");
+  if (call.call(indexOf, seen, v) !== -1) throw new NotJson(path + " is a cycle back to an enclosing object");
+  const proto = getProto(v);
+  if (proto === DateProto) return stringify(call.call(toISO, v));
   seen[seen.length] = v;
   let out;
-  if (__ts_isArray(v) && proto === __ts_ArrayProto) {
-    out = [];
-    for (let i = 0; i < v.length; i++) out[i] = __ts_check(v[i], path + "[" + i + "]", depth + 1, seen);
-  } else if (proto === __ts_ObjectProto || proto === null) {
-    out = {};
-    const keys = __ts_keys(v);
+  if (isArray(v) && proto === ArrayProto) {
+    out = "[";
+    for (let i = 0; i < v.length; i++) {
+      out += (i ? "," : "") + encode(v[i], path + "[" + i + "]", depth + 1, seen, budget);
+      if (out.length > budget.left) throw new NotJson("the result is over the " + MAX_RESULT + "-character limit");
+    }
+    out += "]";
+  } else if (proto === ObjectProto || proto === null) {
+    out = "{";
+    const keys = keysOf(v);
+    let first = true;
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i], item = v[k];
       if (item === undefined) continue; // JSON leaves undefined properties out; so do we (documented)
-      __ts_define(out, k, { value: __ts_check(item, path + "." + k, depth + 1, seen), enumerable: true, writable: true, configurable: true });
+      out += (first ? "" : ",") + stringify(String_(k)) + ":" + encode(item, pathKey(path, k), depth + 1, seen, budget);
+      first = false;
+      if (out.length > budget.left) throw new NotJson("the result is over the " + MAX_RESULT + "-character limit");
     }
+    out += "}";
   } else {
     let kind = "object";
-    try { kind = (v.constructor && typeof v.constructor.name === "string") ? v.constructor.name : kind; } catch (e) {}
-    throw new __ts_NotJson(path + " is a " + kind + ", not a plain object or array; convert it (for example with Object.fromEntries or Array.from)");
+    try { kind = (v.constructor && typeof v.constructor.name === "string") ? cap(v.constructor.name, 60) : kind; } catch (e) {}
+    throw new NotJson(path + " is a " + kind + ", not a plain object or array; convert it (for example with Object.fromEntries or Array.from)");
   }
   seen.length = seen.length - 1;
   return out;
 }
-function __ts_describe(e) {
-  if (e instanceof __ts_NotJson) return { notJson: true, name: "NotJson", message: e.message };
+function describe(e) {
+  if (e instanceof NotJson) return { kind: "not_json", name: "NotJson", message: cap(e.message, MAX_ERROR) };
   try {
-    if (e instanceof __ts_Error) return { name: __ts_String(e.name), message: __ts_String(e.message) };
-    if (e === null || typeof e !== "object") return { name: typeof e, message: __ts_String(e) };
-    return { name: typeof e, message: __ts_show(e) };
-  } catch (inner) { return { name: "Error", message: "[a thrown value that cannot be printed]" }; }
+    if (e instanceof Error_) return { kind: "", name: cap(e.name, 200), message: cap(e.message, MAX_ERROR) };
+    if (e === null || typeof e !== "object") return { kind: "", name: typeof e, message: cap(String_(e), MAX_ERROR) };
+    return { kind: "", name: typeof e, message: cap(show(e), MAX_ERROR) };
+  } catch (inner) { return { kind: "", name: "Error", message: "[a thrown value that cannot be printed]" }; }
 }
-const __ts_fn = (function () {
-const exports = {}; const module = { exports: exports };
-${code}
-;return ${entry};
-})();
-return function (inputJson) {
-  return __ts_then.call(__ts_then.call(__ts_Promise.resolve(undefined), function () { return __ts_fn(__ts_parse(inputJson)); }),
+function logsJson() {
+  let text = "[";
+  for (let i = 0; i < logs.length; i++) text += (i ? "," : "") + stringify(String_(logs[i]));
+  return text + "]";
+}
+function failure(d) {
+  return '{"ok":false,"kind":' + stringify(d.kind) + ',"name":' + stringify(String_(d.name)) + ',"message":' + stringify(String_(d.message)) + ',"logs":' + logsJson() + "}";
+}
+return function runner(fn, inputJson) {
+  const started = call.call(then, resolve(undefined), function () { return fn(parse(inputJson)); });
+  return call.call(then, started,
     function (value) {
       let json;
-      try { json = __ts_stringify(__ts_check(value, "the result", 0, [])); }
-      catch (e) { return __ts_stringify({ ok: false, kind: "not_json", error: __ts_describe(e), logs: __ts_logs }); }
-      if (json.length > __ts_MAX_RESULT) return __ts_stringify({ ok: false, kind: "not_json", error: { name: "TooLarge", message: "the result is " + json.length + " characters of JSON, over the " + __ts_MAX_RESULT + " limit" }, logs: __ts_logs });
-      return __ts_stringify({ ok: true, json: json, logs: __ts_logs });
+      try { json = encode(value, "the result", 0, [], { left: MAX_RESULT }); }
+      catch (e) {
+        // A getter or Proxy trap that throws while the result is read: the result cannot become JSON.
+        const d = describe(e);
+        return failure(d.kind === "not_json" ? d : { kind: "not_json", name: "NotJson", message: "reading the result threw " + d.name + ": " + d.message });
+      }
+      return '{"ok":true,"json":' + stringify(json) + ',"logs":' + logsJson() + "}";
     },
-    function (e) { const d = __ts_describe(e); return __ts_stringify({ ok: false, kind: d.notJson ? "not_json" : undefined, error: d, logs: __ts_logs }); });
+    function (e) { return failure(describe(e)); });
 };
 })()`;
+}
+
+/**
+ * The tool script: the compiled code in a function scope of its own (its declarations stay local), in
+ * strict mode, evaluating to the entry function. `entry` is a validated identifier (^[a-z][a-z0-9_]*$).
+ */
+export function buildToolScript(code: string, entry: string): string {
+  return `(function (exports) {
+${code}
+;return ${entry};
+}).call(undefined, {})`;
 }

@@ -13,7 +13,13 @@ import {
   type QuickJSRuntime,
   type QuickJSWASMModule,
 } from 'quickjs-emscripten';
-import { buildGuestScript, DRIVER_FILE_NAME } from './guest-driver.js';
+import {
+  buildDriverScript,
+  buildToolScript,
+  DRIVER_FILE_NAME,
+  MAX_ERROR_CHARS,
+  TOOL_FILE_NAME,
+} from './guest-driver.js';
 import type { RunLimits } from './limits.js';
 import type { FailureKind, RunOutcome, RunRequest } from './outcome.js';
 
@@ -73,18 +79,26 @@ function runInContext(
   limits: RunLimits,
   timedOut: () => boolean,
 ): RunOutcome {
-  const script = buildGuestScript(request.code, request.entry, limits);
-  const evaluated = context.evalCode(script, DRIVER_FILE_NAME);
-  if (evaluated.error) {
-    using error = evaluated.error;
-    return failureFromGuestError(context, error, timedOut(), []);
+  const fail = (error: QuickJSHandle): RunOutcome =>
+    failureFromGuestError(context, error, timedOut());
+  // The driver goes first: it captures intrinsics before tool code can touch them (see guest-driver.ts).
+  const driver = context.evalCode(buildDriverScript(limits), DRIVER_FILE_NAME);
+  if (driver.error) {
+    using error = driver.error;
+    return fail(error);
   }
-  using runner = evaluated.value;
+  using runner = driver.value;
+  const tool = context.evalCode(buildToolScript(request.code, request.entry), TOOL_FILE_NAME);
+  if (tool.error) {
+    using error = tool.error;
+    return fail(error);
+  }
+  using entry = tool.value;
   using input = context.newString(request.inputJson);
-  const called = context.callFunction(runner, context.undefined, input);
+  const called = context.callFunction(runner, context.undefined, entry, input);
   if (called.error) {
     using error = called.error;
-    return failureFromGuestError(context, error, timedOut(), []);
+    return fail(error);
   }
   using promise = called.value;
 
@@ -95,18 +109,21 @@ function runInContext(
     const jobs = runtime.executePendingJobs();
     if (jobs.error) {
       using error = jobs.error;
-      return failureFromGuestError(context, error, timedOut(), []);
+      return fail(error);
     }
     const state = context.getPromiseState(promise);
     if (state.type === 'fulfilled') {
       using value = state.value;
-      return readEnvelope(context, value);
+      const outcome = readEnvelope(context, value, limits);
+      // An interrupt can surface inside the guest as an odd error its handlers then report; past the
+      // deadline, any failure is the time limit.
+      return !outcome.ok && timedOut() ? timeoutOutcome(outcome.logs) : outcome;
     }
     if (state.type === 'rejected') {
       using error = state.error;
-      return failureFromGuestError(context, error, timedOut(), []);
+      return fail(error);
     }
-    if (timedOut()) return timeoutOutcome();
+    if (timedOut()) return timeoutOutcome([]);
     if (!runtime.hasPendingJob()) {
       // There are no timers or I/O in the sandbox: with an empty job queue nothing can ever settle it.
       return {
@@ -120,85 +137,159 @@ function runInContext(
   }
 }
 
+const TAMPERED: RunOutcome = {
+  ok: false,
+  kind: 'not_json',
+  message: 'the tool interfered with the result envelope',
+  logs: [],
+};
+
 /** The driver resolves to a JSON envelope string; anything else means the guest tampered with it. */
-function readEnvelope(context: QuickJSContext, value: QuickJSHandle): RunOutcome {
-  if (context.typeof(value) !== 'string') {
+function readEnvelope(
+  context: QuickJSContext,
+  value: QuickJSHandle,
+  limits: RunLimits,
+): RunOutcome {
+  if (context.typeof(value) !== 'string') return TAMPERED;
+  const text = context.getString(value);
+  // The envelope holds the result, the logs and an error text, each capped in the guest; allow for JSON
+  // escaping, and refuse anything bigger outright rather than parse it.
+  if (
+    text.length >
+    2 * (limits.maxResultBytes + limits.maxConsoleBytes) + 4 * MAX_ERROR_CHARS + 1024
+  ) {
     return {
       ok: false,
       kind: 'not_json',
-      message: 'the tool interfered with the result envelope',
+      message: `the result is over the ${limits.maxResultBytes}-character limit`,
       logs: [],
     };
   }
   let envelope: unknown;
   try {
-    envelope = JSON.parse(context.getString(value));
+    envelope = JSON.parse(text);
   } catch {
-    return {
-      ok: false,
-      kind: 'not_json',
-      message: 'the tool interfered with the result envelope',
-      logs: [],
-    };
+    return TAMPERED;
   }
-  return parseEnvelope(envelope);
+  return parseEnvelope(envelope, limits);
 }
 
-/** Validates the envelope's shape on the host side; the guest could have replaced JSON.stringify. */
-export function parseEnvelope(envelope: unknown): RunOutcome {
-  if (typeof envelope !== 'object' || envelope === null) {
-    return {
-      ok: false,
-      kind: 'not_json',
-      message: 'the tool interfered with the result envelope',
-      logs: [],
-    };
-  }
+/**
+ * Validates the envelope on the host side and re-applies every cap: the guest could have subverted its
+ * own driver, so nothing in the envelope is trusted beyond its shape.
+ */
+export function parseEnvelope(envelope: unknown, limits: RunLimits): RunOutcome {
+  if (typeof envelope !== 'object' || envelope === null) return TAMPERED;
   const e = envelope as Record<string, unknown>;
-  const logs = Array.isArray(e['logs']) ? e['logs'].filter((l) => typeof l === 'string') : [];
-  if (e['ok'] === true && typeof e['json'] === 'string') return { ok: true, json: e['json'], logs };
-  const error = (typeof e['error'] === 'object' && e['error'] !== null ? e['error'] : {}) as Record<
-    string,
-    unknown
-  >;
-  const name = typeof error['name'] === 'string' ? error['name'] : 'Error';
-  const message = typeof error['message'] === 'string' ? error['message'] : '';
+  const logs = capLogs(Array.isArray(e['logs']) ? e['logs'] : [], limits.maxConsoleBytes);
+  if (e['ok'] === true && typeof e['json'] === 'string') {
+    const json = e['json'];
+    if (json.length > limits.maxResultBytes) {
+      return {
+        ok: false,
+        kind: 'not_json',
+        message: `the result is over the ${limits.maxResultBytes}-character limit`,
+        logs,
+      };
+    }
+    try {
+      JSON.parse(json);
+    } catch {
+      return { ...TAMPERED, logs };
+    }
+    return { ok: true, json, logs };
+  }
+  const name = capText(typeof e['name'] === 'string' ? e['name'] : 'Error', 200);
+  const message = capText(typeof e['message'] === 'string' ? e['message'] : '', MAX_ERROR_CHARS);
   if (e['kind'] === 'not_json') return { ok: false, kind: 'not_json', message, logs };
   const kind = classify(name, message, false);
   return { ok: false, kind, message: describeFailure(kind, name, message), logs };
 }
 
+function capText(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}… (truncated)` : text;
+}
+
+function capLogs(lines: readonly unknown[], maxBytes: number): string[] {
+  const out: string[] = [];
+  let used = 0;
+  for (const line of lines) {
+    if (typeof line !== 'string') continue;
+    if (used + line.length + 1 > maxBytes) {
+      out.push(`[console output truncated at ${maxBytes} bytes]`);
+      break;
+    }
+    used += line.length + 1;
+    out.push(line);
+  }
+  return out;
+}
+
+/**
+ * Reads a guest exception without running guest code and without `dump` (which can dispose handles it
+ * was given, e.g. a thrown Promise): only `name` and `message` of an object, or the primitive itself.
+ */
 function failureFromGuestError(
   context: QuickJSContext,
   error: QuickJSHandle,
   timedOut: boolean,
-  logs: readonly string[],
 ): RunOutcome {
   let name = 'Error';
   let message = '';
   try {
-    const dumped: unknown = context.dump(error);
-    if (typeof dumped === 'object' && dumped !== null) {
-      const d = dumped as Record<string, unknown>;
-      name = typeof d['name'] === 'string' ? d['name'] : name;
-      message = typeof d['message'] === 'string' ? d['message'] : JSON.stringify(d);
+    const type = context.typeof(error);
+    if (type === 'object' || type === 'function') {
+      const read = (key: string): string | undefined => {
+        const property = context.getProp(error, key);
+        try {
+          return context.typeof(property) === 'string' ? context.getString(property) : undefined;
+        } finally {
+          property.dispose();
+        }
+      };
+      const n = read('name');
+      const m = read('message');
+      if (n === undefined && m === undefined) {
+        // null (QuickJS throws it when even the error object cannot be allocated) or a plain object.
+        name = 'object';
+        message =
+          context.typeof(error) === 'object' && isNull(context, error) ? 'null' : '[object]';
+      } else {
+        name = n ?? 'Error';
+        message = m ?? '';
+      }
     } else {
-      // Out-of-memory can surface as a bare value, even "": format defensively.
-      name = typeof dumped;
-      message = String(dumped);
+      name = type;
+      message =
+        type === 'string'
+          ? context.getString(error)
+          : type === 'number'
+            ? String(context.getNumber(error))
+            : type;
     }
   } catch {
+    // Reading the error ran out of memory or time itself: the classification below still applies.
     message = '';
   }
+  name = capText(name, 200);
+  message = capText(message, MAX_ERROR_CHARS);
   const kind = classify(name, message, timedOut);
-  return { ok: false, kind, message: describeFailure(kind, name, message), logs };
+  return { ok: false, kind, message: describeFailure(kind, name, message), logs: [] };
+}
+
+function isNull(context: QuickJSContext, handle: QuickJSHandle): boolean {
+  return context.sameValue(handle, context.null);
 }
 
 /** Maps QuickJS's error names and messages onto our failure kinds. */
 function classify(name: string, message: string, timedOut: boolean): FailureKind {
   if (name === 'InternalError' && message === 'interrupted') return 'timeout';
   if (timedOut) return 'timeout';
-  if (/out of memory/i.test(message) || (name !== 'Error' && message === '')) return 'memory';
+  if (/out of memory/i.test(message)) return 'memory';
+  // Out of memory can surface as a bare null or "" when QuickJS cannot even allocate the error object. A
+  // guest that throws null or "" on purpose is misreported as out of memory: only its own answer suffers.
+  if ((name === 'object' && message === 'null') || (name === 'string' && message === ''))
+    return 'memory';
   if (/stack overflow|maximum call stack/i.test(message)) return 'stack';
   return 'threw';
 }
@@ -218,11 +309,11 @@ function describeFailure(kind: FailureKind, name: string, message: string): stri
   }
 }
 
-function timeoutOutcome(): RunOutcome {
+function timeoutOutcome(logs: readonly string[]): RunOutcome {
   return {
     ok: false,
     kind: 'timeout',
     message: 'the tool ran past its time limit and was stopped',
-    logs: [],
+    logs,
   };
 }

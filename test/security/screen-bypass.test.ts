@@ -76,12 +76,12 @@ const REFUSED: readonly Case[] = [
   {
     title: "Reflect.get(fn, 'constructor')",
     body: "return Reflect.get(() => 0, 'constructor')('return 1')();",
-    pattern: /"constructor" as a property key/,
+    pattern: /"constructor" reflectively/,
   },
   {
     title: "Object.getOwnPropertyDescriptor(proto, 'constructor')",
     body: "return String(Object.getOwnPropertyDescriptor(Object.getPrototypeOf(() => 0), 'constructor'));",
-    pattern: /"constructor" as a property key/,
+    pattern: /"constructor" reflectively/,
   },
   {
     title: 'destructuring { constructor }',

@@ -26,7 +26,14 @@ export function sec_ping(input: { n: number }): { doubled: number; hostProcess: 
 
 /** Connects a fresh server and registers the control tool. */
 export async function openApp(options: ConnectOptions = {}): Promise<Connected> {
-  const app = await connectInMemory(options);
+  // Attack tools are many near-copies on purpose (same shapes, similar descriptions): duplicate prevention
+  // is covered by the lifecycle tests and would only get in the way here.
+  const app = await connectInMemory({
+    duplicateThreshold: 2,
+    // Attacks fail on purpose, again and again: quarantine (tested in test/server/lifecycle) stays out of the way.
+    quarantine: { consecutiveFailures: 1_000_000, window: 1_000_000 },
+    ...options,
+  });
   const created = await app.call('create_tool', {
     name: PING,
     description: 'Known-good control tool of the security suite.',

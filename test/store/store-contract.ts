@@ -61,6 +61,33 @@ export function runStoreContract(name: string, open: () => Promise<ToolStore>): 
       }
       assert.equal((await store.loadAll()).tools.length, 1200);
     });
+    it('stores health per tool, drops it with the tool, and keeps the audit log in order', async () => {
+      await using store = await open();
+      await store.put(sampleRecord('alpha'));
+      const health = { ...emptyHealth(), calls: 3, successes: 2, failures: { threw: 1 } };
+      await store.putHealth('alpha', health);
+      for (let seq = 1; seq <= 12; seq++) {
+        await store.appendAudit({
+          seq,
+          at: '2026-01-01T00:00:00.000Z',
+          action: 'create',
+          tool: 'alpha',
+          version: seq,
+          sourceHash: 'h',
+          client: { name: 'c', version: '1' },
+        });
+      }
+      const state = await store.loadAll();
+      assert.deepEqual(state.health.get('alpha'), health);
+      assert.deepEqual(
+        state.audit.map((e) => e.seq),
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+      );
+      await store.delete('alpha');
+      const after = await store.loadAll();
+      assert.equal(after.health.size, 0);
+      assert.equal(after.audit.length, 12, 'the audit log outlives the tool');
+    });
     it("keeps no reference to the caller's objects", async () => {
       await using store = await open();
       const record = sampleRecord('gamma');

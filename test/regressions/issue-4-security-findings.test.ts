@@ -1,7 +1,7 @@
 /**
- * Attacks that currently SUCCEED, or make the server answer with the wrong kind of error. Each block states
- * what happens today in its (skipped) title; the tests inside assert what SHOULD happen, so un-skipping a
- * block once its cause is fixed turns it into a regression test. Nothing here is weakened to pass.
+ * Regression tests for the findings of the issue-4 adversarial review. Each block's title says what the
+ * attack did before the fix; the tests assert the fixed behaviour. FINDING 8 is a known limitation and stays
+ * skipped with its reason (see the README's security model).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -19,7 +19,7 @@ import {
   openApp,
   valueOf,
   type Connected,
-} from './support.js';
+} from '../security/support.js';
 
 describe('security: known failures', () => {
   let app: Connected;
@@ -30,7 +30,7 @@ describe('security: known failures', () => {
     await app[Symbol.asyncDispose]();
   });
 
-  void describe.skip('FINDING 1 (screen bypass): a local named `Function` anywhere in the file lets the global Function be called elsewhere (screen.ts collects declared names file-wide, ignoring scope)', () => {
+  describe('FINDING 1 (screen bypass): a local named `Function` anywhere in the file lets the global Function be called elsewhere (screen.ts collects declared names file-wide, ignoring scope)', () => {
     it('refuses Function(...) when the only local named Function is in another scope', async () => {
       const source = `function decoy(): number { const Function = 1; return Function; }
 export function kf_decoy_function(input: { s: string }): string {
@@ -45,7 +45,7 @@ export function kf_decoy_function(input: { s: string }): string {
     });
   });
 
-  void describe.skip('FINDING 2 (screen bypass, direct eval): a type parameter named `eval` (or a type-only `namespace eval`) makes eval(...) pass the screen; it is a DIRECT eval inside the driver function and reads its internals (__ts_logs, __ts_logBytes)', () => {
+  describe('FINDING 2 (screen bypass, direct eval): a type parameter named `eval` (or a type-only `namespace eval`) makes eval(...) pass the screen; it is a DIRECT eval inside the driver function and reads its internals (__ts_logs, __ts_logBytes)', () => {
     it('refuses eval(...) when eval is only "declared" as a type parameter', async () => {
       const source = `function identity<eval>(x: string): string { return x; }
 export function kf_eval_typeparam(input: { s: string }): string { return identity(String(eval('typeof __ts_logs'))) + input.s; }`;
@@ -73,7 +73,7 @@ export function kf_eval_namespace(input: { s: string }): string { return String(
     });
   });
 
-  void describe.skip('FINDING 3 (output bomb via FINDING 2): direct eval resets __ts_logBytes or pushes into __ts_logs, so 3-4 MB of console output come back although the cap is 16 KiB (the host does not re-check the size of logs)', () => {
+  describe('FINDING 3 (output bomb via FINDING 2): direct eval resets __ts_logBytes or pushes into __ts_logs, so 3-4 MB of console output come back although the cap is 16 KiB (the host does not re-check the size of logs)', () => {
     for (const [name, attackBody] of [
       [
         'kf_console_reset',
@@ -104,33 +104,34 @@ export function ${name}(input: { mode: string }): string {
     }
   });
 
-  void describe.skip('FINDING 4 (envelope forgery): Object.prototype.toJSON in the guest replaces the result envelope; a non-JSON "json" makes the host JSON.parse throw in registry.call (MCP InternalError -32603 instead of a not_json tool error), and a 4 MB "json" bypasses the 1 MiB result cap', () => {
+  describe('FINDING 4 (envelope forgery): Object.prototype.toJSON in the guest replaces the result envelope; a non-JSON "json" makes the host JSON.parse throw in registry.call (MCP InternalError -32603 instead of a not_json tool error), and a 4 MB "json" bypasses the 1 MiB result cap', () => {
     const forge = (json: string): string => `const forged = ${json};
   (Object.prototype as any).toJSON = function (this: any, key: string) {
     return key === '' && this !== null && typeof this === 'object' && 'ok' in this ? { ok: true, json: forged } : this;
   };
   return 'x';`;
 
-    it('a forged non-JSON result is a not_json tool error, not a protocol InternalError', async () => {
+    it('a forged non-JSON envelope has no effect: the call returns the real result', async () => {
       await createGuarded(app, 'kf_forge_invalid', 'string', "'ok'", 'ok', forge("'NOT JSON {'"));
       const result = await attack(app, 'kf_forge_invalid');
-      assertRunFailure(result, 'not_json');
+      assert.equal(result.isError, undefined, allText(result));
+      assert.equal(valueOf(result), 'x');
       await assertHealthy(app);
     });
 
-    it('a forged non-JSON result in a test is a tests-stage refusal, not a protocol InternalError', async () => {
+    it('a forged envelope in a test has no effect: the tests judge the real result', async () => {
       const source = `(Object.prototype as any).toJSON = function (this: any, key: string) {
   return key === '' && this !== null && typeof this === 'object' && 'ok' in this ? { ok: true, json: 'NOT JSON {' } : this;
 };
 export function kf_forge_in_test(input: { n: number }): number { return input.n; }`;
-      assertRefused(
-        await createTool(app, 'kf_forge_in_test', source, [{ input: { n: 1 }, expected: 1 }]),
-        'tests',
-      );
+      const forgedPass = await createTool(app, 'kf_forge_in_test', source, [
+        { input: { n: 1 }, expected: 2 },
+      ]);
+      assertRefused(forgedPass, 'tests', /expected 2, got 1/);
       await assertHealthy(app);
     });
 
-    it('a forged 4 MB result does not get past the 1 MiB result cap', async () => {
+    it('a forged 4 MB envelope does not get past the 1 MiB result cap', async () => {
       await createGuarded(
         app,
         'kf_forge_big',
@@ -144,12 +145,12 @@ export function kf_forge_in_test(input: { n: number }): number { return input.n;
         allText(result).length <= 1_048_576 + 1024,
         `answer of ${allText(result).length} chars`,
       );
-      assertRunFailure(result, 'not_json', /limit/);
+      assert.equal(valueOf(result), 'x');
       await assertHealthy(app);
     });
   });
 
-  void describe.skip('FINDING 5 (output bomb): error texts are not capped: a 12 MB Error message (over the 10 MiB stdio budget), a 2 MB error name, or a 3 MB key in a not_json path is returned whole', () => {
+  describe('FINDING 5 (output bomb): error texts are not capped: a 12 MB Error message (over the 10 MiB stdio budget), a 2 MB error name, or a 3 MB key in a not_json path is returned whole', () => {
     const CASES = [
       ['kf_big_message', "throw new Error('x'.repeat(12_000_000));"],
       ['kf_big_name', "const e = new Error('m'); e.name = 'N'.repeat(2_000_000); throw e;"],
@@ -187,7 +188,7 @@ export function kf_forge_in_test(input: { n: number }): number { return input.n;
     });
   });
 
-  void describe.skip('FINDING 6 (wrong error): arguments nested ~100 000 deep make the host JSON.stringify overflow (the size check runs before the depth check), answered with MCP InternalError -32603 instead of a limits/too_deep refusal; same for create_tool tests', () => {
+  describe('FINDING 6 (wrong error): arguments nested ~100 000 deep make the host JSON.stringify overflow (the size check runs before the depth check), answered with MCP InternalError -32603 instead of a limits/too_deep refusal; same for create_tool tests', () => {
     it('refuses 100 000-deep call arguments at the limits stage', async () => {
       const result = await app.call('run_tool', {
         name: 'sec_ping',
@@ -213,7 +214,7 @@ export function kf_forge_in_test(input: { n: number }): number { return input.n;
     });
   });
 
-  void describe.skip('FINDING 7 (wrong error): running out of memory while growing a Map or Set is reported as `threw: object: null` instead of kind memory', () => {
+  describe('FINDING 7 (wrong error): running out of memory while growing a Map or Set is reported as `threw: object: null` instead of kind memory', () => {
     for (const [name, body] of [
       [
         'kf_oom_map',
@@ -229,7 +230,7 @@ export function kf_forge_in_test(input: { n: number }): number { return input.n;
     }
   });
 
-  void describe.skip('FINDING 8 (limit not enforced): retaining 1 MiB strings or typed arrays is not stopped by the 32 MiB memory limit nor by the interrupt (QuickJS spends ~10 s in native code near the limit); only the pool backstop kills the worker after timeoutMs + 1 s, reported as a timeout', () => {
+  void describe.skip('FINDING 8 (known limitation, see README): one 1 MiB allocation after another near the memory limit keeps QuickJS in native GC for seconds; the pool backstop ends the run at the time limit + 1 s, reported as a timeout. (limit not enforced): retaining 1 MiB strings or typed arrays is not stopped by the 32 MiB memory limit nor by the interrupt (QuickJS spends ~10 s in native code near the limit); only the pool backstop kills the worker after timeoutMs + 1 s, reported as a timeout', () => {
     for (const [name, body] of [
       ['kf_oom_repeat', "const keep: string[] = []; for (;;) keep.push('y'.repeat(1 << 20));"],
       [
@@ -251,7 +252,7 @@ export function kf_forge_in_test(input: { n: number }): number { return input.n;
     }
   });
 
-  void describe.skip('FINDING 9 (wrong error, intermittent): `for (;;) await null` is sometimes (about 1 run in 3 to 7) reported as `threw: TypeError: not a function` instead of timeout', () => {
+  describe('FINDING 9 (wrong error, intermittent): `for (;;) await null` is sometimes (about 1 run in 3 to 7) reported as `threw: TypeError: not a function` instead of timeout', () => {
     it('an await loop always fails with kind timeout', async () => {
       await createGuarded(app, 'kf_await_loop', 'number', '1', 1, 'for (;;) await null;', {
         async: true,
@@ -263,16 +264,22 @@ export function kf_forge_in_test(input: { n: number }): number { return input.n;
     });
   });
 
-  void describe.skip('FINDING 10 (wrong error, worker churn): a guest that throws a Promise at load time, or makes Promise.resolve throw one, is reported as `crashed` (the worker is torn down and replaced) instead of `threw`: context.dump disposes a promise handle that run.ts disposes again', () => {
-    for (const [name, prelude] of [
-      ['kf_throw_promise', 'if (Math.random() < 2) throw Promise.resolve(7);'],
-      ['kf_resolve_throws', '(Promise as any).resolve = function () { throw Promise.reject(1); };'],
+  describe('FINDING 10 (wrong error, worker churn): a guest that throws a Promise at load time, or makes Promise.resolve throw one, is reported as `crashed` (the worker is torn down and replaced) instead of `threw`: context.dump disposes a promise handle that run.ts disposes again', () => {
+    for (const [name, prelude, refused] of [
+      ['kf_throw_promise', 'if (Math.random() < 2) throw Promise.resolve(7);', true],
+      // The driver captured Promise.resolve before tool code ran: the sabotage changes nothing.
+      [
+        'kf_resolve_throws',
+        '(Promise as any).resolve = function () { throw Promise.reject(1); };',
+        false,
+      ],
     ] as const) {
-      it(`${name}: refused at tests as a guest error, without crashing the sandbox`, async () => {
+      it(`${name}: a guest error (or nothing at all), without crashing the sandbox`, async () => {
         const source = `${prelude}\nexport function ${name}(input: { n: number }): number { return input.n; }`;
         const before = app.toolsmith.sandbox.stats.workersReplaced;
         const result = await createTool(app, name, source, [{ input: { n: 1 }, expected: 1 }]);
-        assertRefused(result, 'tests', /threw/);
+        if (refused) assertRefused(result, 'tests', /threw/);
+        else assert.equal(result.isError, undefined, allText(result));
         assert.doesNotMatch(excerpt(result), /crashed/);
         assert.equal(
           app.toolsmith.sandbox.stats.workersReplaced,
@@ -284,7 +291,7 @@ export function kf_forge_in_test(input: { n: number }): number { return input.n;
     }
   });
 
-  void describe.skip('FINDING 11 (false positive): the screen refuses the string "constructor" passed to ANY call, e.g. text.includes("constructor") or console.log("constructor")', () => {
+  describe('FINDING 11 (false positive): the screen refuses the string "constructor" passed to ANY call, e.g. text.includes("constructor") or console.log("constructor")', () => {
     it('accepts "constructor" as an argument of a harmless string method', async () => {
       const source = `export function kf_ctor_word(input: { text: string }): boolean {
   return input.text.includes('constructor');
