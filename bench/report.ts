@@ -60,6 +60,7 @@ const FIGURE_TITLES: Record<number, string> = {
   6: 'cheap call latency while 3 callers run a looping tool (--timeout-ms 200)',
   7: 'server RSS, idle',
   8: 'lifecycle: duplicate check, search ranking and health tracking',
+  9: 'server RSS over many calls, 1% hitting the memory limit (workers recycled)',
 };
 
 function format(value: number, unit: Unit): string {

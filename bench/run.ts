@@ -21,6 +21,7 @@ import {
   type Context,
 } from './figures.js';
 import { figure8 } from './lifecycle.js';
+import { figure9 } from './memory.js';
 import { renderTable, Results, writeResults } from './report.js';
 import { POOL_SIZE } from './server.js';
 
@@ -33,6 +34,7 @@ const FIGURES: readonly { figure: number; title: string; run: (ctx: Context) => 
     { figure: 5, title: 'tools/list, start time and RSS (figures 5 and 7)', run: figure5and7 },
     { figure: 6, title: 'cheap calls under spinning load', run: figure6 },
     { figure: 8, title: 'lifecycle: duplicate check and health tracking', run: figure8 },
+    { figure: 9, title: 'RSS over many calls with memory-limit hits', run: figure9 },
   ];
 
 async function main(): Promise<number> {

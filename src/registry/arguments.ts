@@ -12,6 +12,7 @@ export const META_TOOL_NAMES = Object.freeze([
   'get_tool',
   'search_tools',
   'run_tool',
+  'rollback_tool',
 ]);
 
 export const TOOL_NAME_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { META_TOOL_NAMES } from '../../src/registry/arguments.js';
 import { connectInMemory, eventually, textOf, type Connected } from '../helpers/connect.js';
 import { ADD_NUMBERS, INFINITE_LOOP, SPLIT_NAME } from '../fixtures/tools.js';
 
@@ -33,6 +34,8 @@ describe('server contract', () => {
       tools.map((t) => t.name),
       META,
     );
+    // Every advertised meta-tool name is reserved: no created tool can shadow one.
+    assert.deepEqual([...META_TOOL_NAMES].sort(), [...META].sort());
     const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
     assert.equal(byName['get_tool']?.annotations?.readOnlyHint, true);
     assert.equal(byName['search_tools']?.annotations?.readOnlyHint, true);
