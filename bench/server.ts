@@ -14,6 +14,7 @@ import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol
 import type { Config } from '../src/config.js';
 import { SILENT_LOGGER } from '../src/log.js';
 import { DEFAULT_LIMITS } from '../src/registry/limits.js';
+import { DEFAULT_LIST_PAGE_SIZE } from '../src/config.js';
 import { DEFAULT_QUARANTINE_POLICY } from '../src/registry/health.js';
 import { DEFAULT_DUPLICATE_THRESHOLD } from '../src/registry/similarity.js';
 import { createToolsmith, type Toolsmith } from '../src/server/create-server.js';
@@ -73,6 +74,7 @@ export function inProcessConfig(storeUrl: string, poolSize = POOL_SIZE): Config 
     logLevel: 'silent',
     quarantine: DEFAULT_QUARANTINE_POLICY,
     duplicateThreshold: DEFAULT_DUPLICATE_THRESHOLD,
+    listPageSize: DEFAULT_LIST_PAGE_SIZE,
   };
 }
 

@@ -12,6 +12,12 @@ import { DEFAULT_QUARANTINE_POLICY, type QuarantinePolicy } from './registry/hea
 import { DEFAULT_LIMITS, type Limits } from './registry/limits.js';
 import { DEFAULT_DUPLICATE_THRESHOLD } from './registry/similarity.js';
 
+/**
+ * Large libraries are listed in pages so no answer nears the 10 MiB an SDK stdio transport buffers; below
+ * this many tools every client sees everything in one answer, whether it follows cursors or not.
+ */
+export const DEFAULT_LIST_PAGE_SIZE = 1000;
+
 export interface Config {
   /** keyv URL or SQLite file path of the tool store. */
   readonly storeUrl: string;
@@ -23,6 +29,8 @@ export interface Config {
   readonly quarantine: QuarantinePolicy;
   /** Similarity (0..1) at which create_tool refuses a new tool as a duplicate. */
   readonly duplicateThreshold: number;
+  /** Tools per tools/list page; 0 = everything in one answer. */
+  readonly listPageSize: number;
 }
 
 export type ParsedCommandLine =
@@ -59,6 +67,36 @@ const OPTIONS = {
     env: 'TOOLSMITH_STACK_SIZE_KB',
     help: `stack limit per tool run, KiB (default ${DEFAULT_LIMITS.maxStackSizeBytes / 1024})`,
   },
+  'max-source-bytes': {
+    type: 'string',
+    env: 'TOOLSMITH_MAX_SOURCE_BYTES',
+    help: `largest tool source, bytes (default ${DEFAULT_LIMITS.maxSourceBytes})`,
+  },
+  'max-description-chars': {
+    type: 'string',
+    env: 'TOOLSMITH_MAX_DESCRIPTION_CHARS',
+    help: `longest tool description, characters (default ${DEFAULT_LIMITS.maxDescriptionChars})`,
+  },
+  'max-tests': {
+    type: 'string',
+    env: 'TOOLSMITH_MAX_TESTS',
+    help: `most tests per tool (default ${DEFAULT_LIMITS.maxTests})`,
+  },
+  'max-arguments-bytes': {
+    type: 'string',
+    env: 'TOOLSMITH_MAX_ARGUMENTS_BYTES',
+    help: `largest arguments of one call, bytes of JSON (default ${DEFAULT_LIMITS.maxArgumentsBytes})`,
+  },
+  'max-result-bytes': {
+    type: 'string',
+    env: 'TOOLSMITH_MAX_RESULT_BYTES',
+    help: `largest result of one call, characters of JSON (default ${DEFAULT_LIMITS.maxResultBytes})`,
+  },
+  'max-console-bytes': {
+    type: 'string',
+    env: 'TOOLSMITH_MAX_CONSOLE_BYTES',
+    help: `most console output kept per run (default ${DEFAULT_LIMITS.maxConsoleBytes})`,
+  },
   'pool-size': {
     type: 'string',
     env: 'TOOLSMITH_POOL_SIZE',
@@ -82,7 +120,12 @@ const OPTIONS = {
   'duplicate-threshold': {
     type: 'string',
     env: 'TOOLSMITH_DUPLICATE_THRESHOLD',
-    help: `similarity 0-1 at which a new tool is refused as a duplicate; 1 disables (default ${DEFAULT_DUPLICATE_THRESHOLD})`,
+    help: `similarity 0-1 at which a new tool is refused as a duplicate; 2 disables (default ${DEFAULT_DUPLICATE_THRESHOLD})`,
+  },
+  'list-page-size': {
+    type: 'string',
+    env: 'TOOLSMITH_LIST_PAGE_SIZE',
+    help: 'tools per tools/list page (cursor pagination); 0 = all in one answer (default 1000)',
   },
   'log-level': {
     type: 'string',
@@ -100,11 +143,18 @@ const ValuesSchema = z.object({
   'timeout-ms': int(10, 600_000).optional(),
   'memory-limit-mb': int(1, 4096).optional(),
   'stack-size-kb': int(16, 2048).optional(),
+  'max-source-bytes': int(1000, 1000000).optional(),
+  'max-description-chars': int(10, 100000).optional(),
+  'max-tests': int(1, 1000).optional(),
+  'max-arguments-bytes': int(1024, 4194304).optional(),
+  'max-result-bytes': int(1024, 4194304).optional(),
+  'max-console-bytes': int(0, 1048576).optional(),
   'pool-size': int(1, 64).optional(),
   'quarantine-after': int(1, 1_000_000).optional(),
   'quarantine-rate': z.coerce.number().min(0).max(1).optional(),
   'quarantine-window': int(1, 10_000).optional(),
-  'duplicate-threshold': z.coerce.number().min(0).max(1.01).optional(),
+  'duplicate-threshold': z.coerce.number().min(0).max(2).optional(),
+  'list-page-size': int(0, 1_000_000).optional(),
   'log-level': z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
 });
 
@@ -183,6 +233,16 @@ export function parseConfig(
       ? { memoryLimitBytes: v['memory-limit-mb'] * 1048576 }
       : {}),
     ...(v['stack-size-kb'] !== undefined ? { maxStackSizeBytes: v['stack-size-kb'] * 1024 } : {}),
+    ...(v['max-source-bytes'] !== undefined ? { maxSourceBytes: v['max-source-bytes'] } : {}),
+    ...(v['max-description-chars'] !== undefined
+      ? { maxDescriptionChars: v['max-description-chars'] }
+      : {}),
+    ...(v['max-tests'] !== undefined ? { maxTests: v['max-tests'] } : {}),
+    ...(v['max-arguments-bytes'] !== undefined
+      ? { maxArgumentsBytes: v['max-arguments-bytes'] }
+      : {}),
+    ...(v['max-result-bytes'] !== undefined ? { maxResultBytes: v['max-result-bytes'] } : {}),
+    ...(v['max-console-bytes'] !== undefined ? { maxConsoleBytes: v['max-console-bytes'] } : {}),
   });
   const config: Config = Object.freeze({
     storeUrl: v.store ?? join(defaultDataDirectory(env, platform), 'tools.sqlite'),
@@ -195,6 +255,7 @@ export function parseConfig(
       window: v['quarantine-window'] ?? DEFAULT_QUARANTINE_POLICY.window,
     }),
     duplicateThreshold: v['duplicate-threshold'] ?? DEFAULT_DUPLICATE_THRESHOLD,
+    listPageSize: v['list-page-size'] ?? DEFAULT_LIST_PAGE_SIZE,
   });
   return { kind: 'run', config };
 }

@@ -33,6 +33,15 @@ describe('parseConfig: flag > env > default', () => {
     assert.equal(fromFlag.config.storeUrl, 'sqlite:///flag.sqlite');
     assert.equal(fromFlag.config.limits.timeoutMs, 900);
     assert.equal(fromFlag.config.limits.memoryLimitBytes, 16 * 1024 * 1024);
+    const caps = parseConfig(
+      ['--max-result-bytes', '2048', '--max-tests', '5', '--max-source-bytes', '5000'],
+      {},
+      linux,
+    );
+    assert.ok(caps.kind === 'run');
+    assert.equal(caps.config.limits.maxResultBytes, 2048);
+    assert.equal(caps.config.limits.maxTests, 5);
+    assert.equal(caps.config.limits.maxSourceBytes, 5000);
   });
   it('answers help and version, and refuses bad flags and values in one line', () => {
     assert.equal(parseConfig(['--help'], {}, linux).kind, 'help');

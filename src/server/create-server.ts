@@ -27,6 +27,7 @@ import type { ToolStore } from '../store/tool-store.js';
 import { VERSION } from '../version.js';
 import { callMetaTool, metaToolDefinitions } from './meta-tools.js';
 import { WRITE_TOOL_PROMPT, writeToolPrompt } from './prompts.js';
+import { pageOf } from './pagination.js';
 import { listResources, readResource, RESOURCE_TEMPLATES } from './resources.js';
 import { callResult, internalError, unknownToolError } from './results.js';
 
@@ -122,7 +123,10 @@ export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
     return info ? { name: info.name, version: info.version } : null;
   };
 
-  server.setRequestHandler(ListToolsRequestSchema, () => (cachedList ??= buildList()));
+  server.setRequestHandler(ListToolsRequestSchema, (request) => {
+    const all = (cachedList ??= buildList());
+    return pageOf(all.tools, request.params?.cursor, config.listPageSize);
+  });
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const { name, arguments: args } = request.params;

@@ -268,6 +268,8 @@ export function describeTool(
     },
     limits: {
       timeoutMs: limits.timeoutMs,
+      maxSourceBytes: limits.maxSourceBytes,
+      maxTests: limits.maxTests,
       memoryLimitBytes: limits.memoryLimitBytes,
       maxStackSizeBytes: limits.maxStackSizeBytes,
       maxArgumentsBytes: limits.maxArgumentsBytes,

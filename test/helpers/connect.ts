@@ -5,7 +5,7 @@ import {
   ToolListChangedNotificationSchema,
   type CallToolResult,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { Config } from '../../src/config.js';
+import { DEFAULT_LIST_PAGE_SIZE, type Config } from '../../src/config.js';
 import { SILENT_LOGGER } from '../../src/log.js';
 import { DEFAULT_QUARANTINE_POLICY, type QuarantinePolicy } from '../../src/registry/health.js';
 import { DEFAULT_LIMITS, type Limits } from '../../src/registry/limits.js';
@@ -30,6 +30,7 @@ export interface ConnectOptions {
   readonly poolSize?: number;
   readonly quarantine?: Partial<QuarantinePolicy>;
   readonly duplicateThreshold?: number;
+  readonly listPageSize?: number;
 }
 
 export function testConfig(options: ConnectOptions = {}): Config {
@@ -40,6 +41,7 @@ export function testConfig(options: ConnectOptions = {}): Config {
     logLevel: 'silent',
     quarantine: { ...DEFAULT_QUARANTINE_POLICY, ...options.quarantine },
     duplicateThreshold: options.duplicateThreshold ?? DEFAULT_DUPLICATE_THRESHOLD,
+    listPageSize: options.listPageSize ?? DEFAULT_LIST_PAGE_SIZE,
   };
 }
 

@@ -245,6 +245,26 @@ describe('server contract', () => {
     assert.match(textOf(none), /No tool matches/);
   });
 
+  it('pages tools/list with an opaque cursor when a page size is set', async () => {
+    await using paged = await connectInMemory({ listPageSize: 4 });
+    const names: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await paged.client.listTools(cursor === undefined ? {} : { cursor });
+      names.push(...page.tools.map((t) => t.name));
+      cursor = page.nextCursor;
+      pages++;
+    } while (cursor !== undefined);
+    assert.equal(pages, 2);
+    assert.deepEqual(names, META);
+    await assert.rejects(
+      paged.client.listTools({ cursor: 'bogus!' }),
+      (error: unknown) =>
+        error instanceof McpError && error.code === Number(ErrorCode.InvalidParams),
+    );
+  });
+
   it('unknown tools are a protocol error (InvalidParams)', async () => {
     await assert.rejects(
       app.client.callTool({ name: 'does_not_exist', arguments: {} }),
