@@ -37,7 +37,10 @@ export function createCompilerService(options: CompilerServiceOptions = {}): Com
   let closed = false;
 
   const start = (): void => {
-    const w = new Worker(WORKER_URL, { stdout: true, stderr: false });
+    const w = new Worker(WORKER_URL, { stdout: true, stderr: true });
+    // Nothing the compiler prints may reach stdout (JSON-RPC); drain both streams.
+    w.stdout.resume();
+    w.stderr.resume();
     w.unref();
     worker = w;
     warmed = new Promise<void>((resolve) => {

@@ -33,6 +33,8 @@ export interface SandboxPoolOptions {
    * that keeps hitting its time limit can never take every worker from the other tools' calls.
    */
   readonly maxPerTool?: number;
+  /** Receives what a worker prints (diagnostics from the WASM runtime); dropped by default. */
+  readonly onWorkerOutput?: (text: string) => void;
 }
 
 interface Job {
@@ -71,10 +73,16 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
   const spawn = (): Slot => {
     const worker = new Worker(WORKER_URL, {
       resourceLimits: { stackSizeMb: options.workerStackMb ?? 8 },
-      stdout: true, // guest code has no console of the host's, but keep stray output off our stdout
-      stderr: false,
+      // stdout carries JSON-RPC: nothing a worker prints may reach it. Emscripten prints "Aborted(...)" to
+      // stderr when a runtime cannot be freed (the worker then replaces its module): route it to the log.
+      stdout: true,
+      stderr: true,
     });
     worker.unref();
+    const forward = (chunk: Buffer | string): void =>
+      options.onWorkerOutput?.(String(chunk).trim());
+    worker.stdout.on('data', forward);
+    worker.stderr.on('data', forward);
     stats.workersStarted++;
     const slot: Slot = {
       worker,

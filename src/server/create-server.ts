@@ -59,7 +59,10 @@ export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
       onSkip: (key, reason) => logger.warn(`skipped stored entry "${key}": ${reason}`),
       onError: (error) => logger.error('tool store error', error),
     }));
-  const sandbox = createSandboxPool({ size: config.poolSize });
+  const sandbox = createSandboxPool({
+    size: config.poolSize,
+    onWorkerOutput: (text) => logger.debug(`sandbox worker: ${text}`),
+  });
   const compiler = createCompilerService();
   const registry = new ToolRegistry({
     compiler,
