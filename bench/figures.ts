@@ -104,7 +104,7 @@ export const FULL: Counts = {
   stdioSequential: 1000,
   stdioRounds: 8,
   stdioPerRound: 1000,
-  listTools: 1000,
+  listTools: 10_000,
   listRequests: 50,
   starts: 5,
   cheapNoLoad: 400,
@@ -644,8 +644,8 @@ export async function figure5and7(ctx: Context): Promise<void> {
     baselineOf: '5.start.list',
   });
 
-  // tools/list and RSS on one seeded server.
-  await using app = await spawnServer(seeded);
+  // tools/list and RSS on one seeded server, listing everything in one answer (no pagination).
+  await using app = await spawnServer(seeded, ['--list-page-size', '0']);
   const first = await app.client.listTools();
   const expected = counts.listTools + META_TOOL_NAMES.length;
   if (first.tools.length !== expected)
@@ -658,11 +658,29 @@ export async function figure5and7(ctx: Context): Promise<void> {
   results.add({
     id: '5.list',
     figure: 5,
-    label: `tools/list, ${counts.listTools} tools (+5 meta)`,
+    label: `tools/list, ${counts.listTools} tools (+${META_TOOL_NAMES.length} meta), one answer`,
     unit: 'ms',
     samples: listSamples,
     note: `${(bytes / 1024).toFixed(0)} KiB of JSON`,
   });
+  {
+    // The default server pages tools/list (1,000 tools per page): time a first and a later page.
+    await using paged = await spawnServer(seeded);
+    const firstPage = await paged.client.listTools();
+    const cursor = firstPage.nextCursor;
+    const pageSamples = await timeEach(counts.listRequests, async (i) => {
+      const page = await paged.client.listTools(i % 2 === 1 && cursor ? { cursor } : {});
+      if (page.tools.length === 0) throw new Error('empty tools/list page');
+    });
+    results.add({
+      id: '5.list.page',
+      figure: 5,
+      label: `tools/list, one page of ${firstPage.tools.length} (default pagination)`,
+      unit: 'ms',
+      samples: pageSamples,
+      note: `${(JSON.stringify(firstPage).length / 1024).toFixed(0)} KiB of JSON per page`,
+    });
+  }
 
   const idle = await idleRss(ctx, app, settleMs);
   results.add({
