@@ -159,17 +159,4 @@ export function jsonEqual(
   return keys.every((k) => Object.hasOwn(a, k) && jsonEqual(e[k], a[k], tolerance));
 }
 
-/** Nesting depth of a JSON value (a scalar is 0); stops counting at `limit + 1`. Iterative: hostile input cannot overflow the host stack. */
-export function jsonDepth(value: unknown, limit: number): number {
-  let deepest = 0;
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop() as [unknown, number];
-    if (typeof current !== 'object' || current === null) continue;
-    const next = depth + 1;
-    if (next > deepest) deepest = next;
-    if (deepest > limit) return deepest;
-    for (const child of Object.values(current)) stack.push([child, next]);
-  }
-  return deepest;
-}
+export { jsonDepth } from '../json-depth.js';

@@ -29,12 +29,14 @@ export function buildDriverScript(limits: RunLimits): string {
 const stringify = JSON.stringify, parse = JSON.parse, isArray = Array.isArray, getProto = Object.getPrototypeOf;
 const ObjectProto = Object.prototype, ArrayProto = Array.prototype, DateProto = Date.prototype;
 const keysOf = Object.keys, isFinite_ = Number.isFinite, String_ = String, Error_ = Error;
-const toISO = Date.prototype.toISOString, call = Function.prototype.call, resolve = Promise.resolve.bind(Promise);
-const then = Promise.prototype.then, indexOf = Array.prototype.indexOf, slice = String.prototype.slice;
+// Reflect.apply is captured so no call below looks anything up on Function.prototype at run time.
+const toISO = Date.prototype.toISOString, apply = Reflect.apply, resolve = Promise.resolve.bind(Promise);
+const then = Promise.prototype.then, slice = String.prototype.slice, Set_ = Set;
+const setHas = Set.prototype.has, setAdd = Set.prototype.add, setDelete = Set.prototype.delete;
 const MAX_CONSOLE = ${limits.maxConsoleBytes}, MAX_RESULT = ${limits.maxResultBytes}, MAX_DEPTH = ${limits.maxJsonDepth}, MAX_ERROR = ${MAX_ERROR_CHARS};
-const logs = [];
-let logBytes = 0, logFull = false;
-function cap(text, max) { text = String_(text); return text.length > max ? call.call(slice, text, 0, max) + "… (truncated)" : text; }
+// Log lines are kept as JSON text, not in an array: an index setter on Array.prototype cannot see them.
+let logsText = "", logCount = 0, logBytes = 0, logFull = false;
+function cap(text, max) { text = String_(text); return text.length > max ? apply(slice, text, [0, max]) + "… (truncated)" : text; }
 function show(v) {
   if (typeof v === "string") return v;
   try { const s = stringify(v); return s === undefined ? String_(v) : s; } catch (e) {
@@ -46,12 +48,12 @@ function capture(level) {
     let line = level === "log" ? "" : level + ": ";
     for (let i = 0; i < arguments.length && line.length <= MAX_CONSOLE; i++) line += (i ? " " : "") + show(arguments[i]);
     if (logBytes + line.length + 1 > MAX_CONSOLE) {
-      logs[logs.length] = "[console output truncated at " + MAX_CONSOLE + " bytes]";
+      logsText += (logCount++ ? "," : "") + stringify("[console output truncated at " + MAX_CONSOLE + " bytes]");
       logFull = true;
       return;
     }
     logBytes += line.length + 1;
-    logs[logs.length] = line;
+    logsText += (logCount++ ? "," : "") + stringify(line);
   };
 }
 globalThis.console = { log: capture("log"), info: capture("info"), warn: capture("warn"), error: capture("error"), debug: capture("debug") };
@@ -68,10 +70,10 @@ function encode(v, path, depth, seen, budget) {
   if (typeof v === "undefined") throw new NotJson(path === "the result" ? "the tool returned undefined; did it forget to return a value?" : path + " is undefined; JSON has no undefined (use null)");
   if (typeof v !== "object") throw new NotJson(path + " is a " + typeof v + ", which JSON cannot represent");
   if (depth >= MAX_DEPTH) throw new NotJson(path + " nests deeper than " + MAX_DEPTH + " levels");
-  if (call.call(indexOf, seen, v) !== -1) throw new NotJson(path + " is a cycle back to an enclosing object");
+  if (apply(setHas, seen, [v])) throw new NotJson(path + " is a cycle back to an enclosing object");
   const proto = getProto(v);
-  if (proto === DateProto) return stringify(call.call(toISO, v));
-  seen[seen.length] = v;
+  if (proto === DateProto) return stringify(apply(toISO, v, []));
+  apply(setAdd, seen, [v]);
   let out;
   if (isArray(v) && proto === ArrayProto) {
     out = "[";
@@ -97,7 +99,7 @@ function encode(v, path, depth, seen, budget) {
     try { kind = (v.constructor && typeof v.constructor.name === "string") ? cap(v.constructor.name, 60) : kind; } catch (e) {}
     throw new NotJson(path + " is a " + kind + ", not a plain object or array; convert it (for example with Object.fromEntries or Array.from)");
   }
-  seen.length = seen.length - 1;
+  apply(setDelete, seen, [v]);
   return out;
 }
 function describe(e) {
@@ -108,20 +110,16 @@ function describe(e) {
     return { kind: "", name: typeof e, message: cap(show(e), MAX_ERROR) };
   } catch (inner) { return { kind: "", name: "Error", message: "[a thrown value that cannot be printed]" }; }
 }
-function logsJson() {
-  let text = "[";
-  for (let i = 0; i < logs.length; i++) text += (i ? "," : "") + stringify(String_(logs[i]));
-  return text + "]";
-}
+function logsJson() { return "[" + logsText + "]"; }
 function failure(d) {
   return '{"ok":false,"kind":' + stringify(d.kind) + ',"name":' + stringify(String_(d.name)) + ',"message":' + stringify(String_(d.message)) + ',"logs":' + logsJson() + "}";
 }
 return function runner(fn, inputJson) {
-  const started = call.call(then, resolve(undefined), function () { return fn(parse(inputJson)); });
-  return call.call(then, started,
+  const started = apply(then, resolve(undefined), [function () { return fn(parse(inputJson)); }]);
+  return apply(then, started, [
     function (value) {
       let json;
-      try { json = encode(value, "the result", 0, [], { left: MAX_RESULT }); }
+      try { json = encode(value, "the result", 0, new Set_(), { left: MAX_RESULT }); }
       catch (e) {
         // A getter or Proxy trap that throws while the result is read: the result cannot become JSON.
         const d = describe(e);
@@ -129,7 +127,7 @@ return function runner(fn, inputJson) {
       }
       return '{"ok":true,"json":' + stringify(json) + ',"logs":' + logsJson() + "}";
     },
-    function (e) { return failure(describe(e)); });
+    function (e) { return failure(describe(e)); }]);
 };
 })()`;
 }

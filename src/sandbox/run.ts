@@ -20,6 +20,7 @@ import {
   MAX_ERROR_CHARS,
   TOOL_FILE_NAME,
 } from './guest-driver.js';
+import { jsonDepth } from '../json-depth.js';
 import type { RunLimits } from './limits.js';
 import type { FailureKind, RunOutcome, RunRequest } from './outcome.js';
 
@@ -113,6 +114,9 @@ function runInContext(
     }
     const state = context.getPromiseState(promise);
     if (state.type === 'fulfilled') {
+      // The runner always returns a promise; anything else means the guest subverted the driver. The
+      // state then holds the very same handle as `promise`, which must not be disposed twice.
+      if (state.notAPromise) return TAMPERED;
       using value = state.value;
       const outcome = readEnvelope(context, value, limits);
       // An interrupt can surface inside the guest as an odd error its handlers then report; past the
@@ -192,10 +196,15 @@ export function parseEnvelope(envelope: unknown, limits: RunLimits): RunOutcome 
         logs,
       };
     }
+    let value: unknown;
     try {
-      JSON.parse(json);
+      value = JSON.parse(json);
     } catch {
       return { ...TAMPERED, logs };
+    }
+    // The driver caps depth, but a subverted driver could hand back anything: check again, iteratively.
+    if (jsonDepth(value, limits.maxJsonDepth) > limits.maxJsonDepth) {
+      return { ok: false, kind: 'not_json', message: `the result nests deeper than ${limits.maxJsonDepth} levels`, logs };
     }
     return { ok: true, json, logs };
   }
@@ -285,12 +294,13 @@ function isNull(context: QuickJSContext, handle: QuickJSHandle): boolean {
 function classify(name: string, message: string, timedOut: boolean): FailureKind {
   if (name === 'InternalError' && message === 'interrupted') return 'timeout';
   if (timedOut) return 'timeout';
-  if (/out of memory/i.test(message)) return 'memory';
+  // QuickJS raises its own limits as InternalError; a plain Error whose text mentions memory is the tool's.
+  if (name === 'InternalError' && /out of memory/i.test(message)) return 'memory';
   // Out of memory can surface as a bare null or "" when QuickJS cannot even allocate the error object. A
   // guest that throws null or "" on purpose is misreported as out of memory: only its own answer suffers.
   if ((name === 'object' && message === 'null') || (name === 'string' && message === ''))
     return 'memory';
-  if (/stack overflow|maximum call stack/i.test(message)) return 'stack';
+  if (name === 'InternalError' && /stack overflow/i.test(message)) return 'stack';
   return 'threw';
 }
 
