@@ -17,6 +17,8 @@ export interface CompilerService extends AsyncDisposable {
 export interface CompilerServiceOptions {
   /** Longest a single compilation may take (default 10 s). */
   readonly timeoutMs?: number;
+  /** V8 heap cap of the compiler worker, MiB (default 512). */
+  readonly maxHeapMb?: number;
 }
 
 interface Pending {
@@ -37,7 +39,13 @@ export function createCompilerService(options: CompilerServiceOptions = {}): Com
   let closed = false;
 
   const start = (): void => {
-    const w = new Worker(WORKER_URL, { stdout: true, stderr: true });
+    // A hostile type can make the checker allocate without bound: cap its heap (the worker dies, is replaced,
+    // and the job is refused) instead of letting it take the machine's memory.
+    const w = new Worker(WORKER_URL, {
+      stdout: true,
+      stderr: true,
+      resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb ?? 512 },
+    });
     // Nothing the compiler prints may reach stdout (JSON-RPC); drain both streams.
     w.stdout.resume();
     w.stderr.resume();
@@ -54,9 +62,10 @@ export function createCompilerService(options: CompilerServiceOptions = {}): Com
     w.on('error', () => undefined); // the exit handler below decides
     w.on('exit', () => {
       if (closed || worker !== w) return;
-      fail('the TypeScript compiler stopped while checking this source; simplify it');
+      // Replace the worker before failing the job: failing pumps the queue, and the next job must go to
+      // the new worker, not to the dead one.
       start();
-      pump();
+      fail('the TypeScript compiler stopped while checking this source (out of memory?); simplify it');
     });
   };
 
@@ -79,10 +88,9 @@ export function createCompilerService(options: CompilerServiceOptions = {}): Com
     if (!pending) return;
     const timer = setTimeout(() => {
       const stuck = worker;
-      fail(`type-checking did not finish within ${timeoutMs} ms; simplify the types`);
-      start();
+      start(); // first, so the queue (pumped by fail) goes to the fresh worker
       void stuck.terminate();
-      pump();
+      fail(`type-checking did not finish within ${timeoutMs} ms; simplify the types`);
     }, timeoutMs);
     timer.unref();
     current = { pending, timer };

@@ -187,7 +187,7 @@ export class ToolRegistry implements AsyncDisposable {
     if (limitsRefusal.length > 0) return refuse(...limitsRefusal);
 
     return this.withLock(args.name, async () => {
-      const existing = this.tools.get(args.name);
+      const existing = await this.refresh(args.name);
       if (existing && args.replace !== true) {
         return refuse<Created>({
           stage: 'conflict',
@@ -235,7 +235,7 @@ export class ToolRegistry implements AsyncDisposable {
         compilerVersion: compiled.value.compilerVersion,
         createdAt: existing?.createdAt ?? now,
         updatedAt: now,
-        history: existing ? [...(existing.history ?? []), versionOf(existing)] : [],
+        history: existing ? appendHistory(existing) : [],
       };
       const released = await this.publish(record, existing ? 'replace' : 'create', actor);
       return {
@@ -254,7 +254,7 @@ export class ToolRegistry implements AsyncDisposable {
     if (!parsed.ok) return parsed;
     const { name, version } = parsed.value;
     return this.withLock(name, async () => {
-      const existing = this.tools.get(name);
+      const existing = await this.refresh(name);
       if (!existing) return refuse(this.notFound(name));
       if (version === existing.version) {
         return refuse({
@@ -283,7 +283,7 @@ export class ToolRegistry implements AsyncDisposable {
         version: existing.version + 1,
         createdAt: existing.createdAt,
         updatedAt: now,
-        history: [...(existing.history ?? []), versionOf(existing)],
+        history: appendHistory(existing),
       };
       const released = await this.publish(record, 'rollback', actor, `restored version ${version}`);
       return { ok: true, value: { record, from: version, released } };
@@ -293,7 +293,7 @@ export class ToolRegistry implements AsyncDisposable {
   /** Deletes a tool from the store and the registry. */
   async delete(name: string, actor: Actor | null = null): Promise<Result<ToolRecord>> {
     return this.withLock(name, async () => {
-      const existing = this.tools.get(name);
+      const existing = await this.refresh(name);
       if (!existing) return refuse<ToolRecord>(this.notFound(name));
       await this.deps.store.delete(name);
       this.tools.delete(name);
@@ -307,7 +307,8 @@ export class ToolRegistry implements AsyncDisposable {
 
   /** Validates `args` against the tool's schema and runs it in the sandbox. Never throws for guest behaviour. */
   async call(name: string, args: unknown, signal?: AbortSignal): Promise<CallResult> {
-    const record = this.tools.get(name);
+    // A tool another server on the same store created is picked up on its first call.
+    const record = this.tools.get(name) ?? (await this.refresh(name));
     if (!record) return { ok: false, refused: [this.notFound(name)] };
     if (this.health.isQuarantined(name))
       return { ok: false, kind: 'quarantined', message: this.quarantineMessage(name), logs: [] };
@@ -325,19 +326,42 @@ export class ToolRegistry implements AsyncDisposable {
       signal,
     );
     const ms = performance.now() - started;
+    // A replace or delete may have happened while the call ran: its outcome belongs to the version that
+    // ran, so it must not count for (or quarantine) the version that now serves, nor revive a deleted tool.
+    const stillCurrent = this.tools.get(name) === record;
     if (!outcome.ok) {
-      this.recordFailure(record, outcome.kind, outcome.message, ms, inputJson);
+      if (stillCurrent) this.recordFailure(record, outcome.kind, outcome.message, ms, inputJson);
       return { ok: false, kind: outcome.kind, message: outcome.message, logs: outcome.logs };
     }
     const value: unknown = JSON.parse(outcome.json);
     const typeIssue = validateValue(record.resultSchema, value, 1)[0];
     if (typeIssue) {
       const message = `the tool returned a value that does not match its declared return type: result${typeIssue.path.length ? `.${typeIssue.path.join('.')}` : ''} ${typeIssue.message}`;
-      this.recordFailure(record, 'bad_result', message, ms, inputJson);
+      if (stillCurrent) this.recordFailure(record, 'bad_result', message, ms, inputJson);
       return { ok: false, kind: 'bad_result', message, logs: outcome.logs };
     }
-    this.health.recordSuccess(name, ms);
+    if (stillCurrent) this.health.recordSuccess(name, ms);
     return { ok: true, value, logs: outcome.logs, record };
+  }
+
+  /**
+   * Re-reads one tool from the store before it is changed, so that several servers sharing a store (two
+   * clients on the default file) never build a new version from a stale copy or resurrect a deleted tool.
+   */
+  private async refresh(name: string): Promise<ToolRecord | undefined> {
+    const stored = await this.deps.store.get(name);
+    const known = this.tools.get(name);
+    if (stored && stored.version !== known?.version) {
+      this.tools.set(name, stored);
+      this.index.upsert(stored);
+      this.emit({ type: known ? 'replaced' : 'created', name });
+    } else if (!stored && known) {
+      this.tools.delete(name);
+      this.index.remove(name);
+      this.health.forget(name);
+      this.emit({ type: 'deleted', name });
+    }
+    return this.tools.get(name);
   }
 
   /** Why a tool is quarantined, the inputs that failed, and what to do. */
@@ -347,8 +371,9 @@ export class ToolRegistry implements AsyncDisposable {
     return `"${name}" is quarantined since ${h.quarantine?.since ?? '?'} (${h.quarantine?.reason ?? 'repeated failures'}; last error: ${h.lastError?.kind ?? '?'}: ${h.lastError?.message ?? '?'}).${inputs} To fix it, publish a corrected version with create_tool and replace: true, with tests covering these inputs, or restore a good version with rollback_tool; either lifts the quarantine.`;
   }
 
-  /** Writes pending health counts and stops the flush timer. */
+  /** Waits for in-flight changes, writes pending health counts and stops the flush timer. */
   async [Symbol.asyncDispose](): Promise<void> {
+    await Promise.all([...this.locks.values()]);
     await this.health[Symbol.asyncDispose]();
   }
 
@@ -545,6 +570,16 @@ export class ToolRegistry implements AsyncDisposable {
 
 function hashSource(source: string): string {
   return createHash('sha256').update(source).digest('hex');
+}
+
+/**
+ * Earlier versions kept per tool (each holds source, tests and compiled code): enough to roll back far,
+ * bounded so one record, and every answer showing it, stays far below the transport's 10 MiB.
+ */
+export const MAX_HISTORY = 20;
+
+function appendHistory(existing: ToolRecord): ToolVersion[] {
+  return [...(existing.history ?? []), versionOf(existing)].slice(-MAX_HISTORY);
 }
 
 function versionOf(record: ToolRecord): ToolVersion {

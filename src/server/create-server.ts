@@ -77,6 +77,7 @@ export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
     const count = await registry.load();
     logger.info(`loaded ${count} tools from ${store.description}`);
   } catch (error) {
+    await registry[Symbol.asyncDispose]();
     await compiler[Symbol.asyncDispose]();
     await sandbox[Symbol.asyncDispose]();
     await store[Symbol.asyncDispose]();
@@ -183,20 +184,25 @@ export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
       if (disposed) return;
       disposed = true;
       connected = false;
-      try {
-        await server.close();
-      } finally {
+      // Order: stop running guest code and compiling first (in-flight calls end with an error instead of
+      // respawning workers when the server aborts them), then the protocol, then let the registry finish
+      // its in-flight changes and flush health, and close the store last. Each step runs even if one fails.
+      const steps = [
+        () => sandbox[Symbol.asyncDispose](),
+        () => compiler[Symbol.asyncDispose](),
+        () => server.close(),
+        () => registry[Symbol.asyncDispose](),
+        () => store[Symbol.asyncDispose](),
+      ];
+      let failure: unknown;
+      for (const step of steps) {
         try {
-          await registry[Symbol.asyncDispose]();
-          await compiler[Symbol.asyncDispose]();
-        } finally {
-          try {
-            await sandbox[Symbol.asyncDispose]();
-          } finally {
-            await store[Symbol.asyncDispose]();
-          }
+          await step();
+        } catch (error) {
+          failure ??= error;
         }
       }
+      if (failure !== undefined) throw failure;
     },
   };
 }

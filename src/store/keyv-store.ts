@@ -2,6 +2,7 @@
  * A ToolStore on keyv. SQLite (@keyv/sqlite) is built in and the default; other keyv adapters
  * (@keyv/redis, @keyv/postgres, @keyv/mysql, @keyv/mongo) are loaded by URL scheme if the user installed them.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import Keyv, { type KeyvStoreAdapter } from 'keyv';
@@ -67,6 +68,7 @@ export async function openKeyvStore(options: KeyvStoreOptions): Promise<ToolStor
   }
 
   let closed = false;
+  const instanceId = randomUUID().slice(0, 8);
   const write = async (what: string, key: string, value: unknown): Promise<void> => {
     try {
       const written = await keyv.set(key, JSON.stringify(value));
@@ -104,13 +106,30 @@ export async function openKeyvStore(options: KeyvStoreOptions): Promise<ToolStor
       } catch (error) {
         throw wrap('list its tools', error);
       }
-      state.audit.sort((a, b) => a.seq - b.seq);
+      // By time, then sequence: entries from several servers sharing the store interleave correctly.
+      state.audit.sort((a, b) => a.at.localeCompare(b.at) || a.seq - b.seq);
       return state;
+    },
+    async get(name) {
+      let value: unknown;
+      try {
+        value = await keyv.get(TOOL_PREFIX + name);
+      } catch (error) {
+        throw wrap('read a tool', error);
+      }
+      if (typeof value !== 'string') return undefined;
+      try {
+        const parsed: unknown = JSON.parse(value);
+        return isToolRecord(parsed) ? parsed : undefined;
+      } catch {
+        return undefined;
+      }
     },
     put: (record) => write('save a tool', TOOL_PREFIX + record.name, record),
     putHealth: (name, health) => write('save tool health', HEALTH_PREFIX + name, health),
+    // The key carries this process's id too: two servers sharing a store never overwrite each other's entries.
     appendAudit: (entry) =>
-      write('append to the audit log', AUDIT_PREFIX + String(entry.seq).padStart(12, '0'), entry),
+      write('append to the audit log', `${AUDIT_PREFIX}${String(entry.seq).padStart(12, '0')}:${instanceId}`, entry),
     async delete(name) {
       try {
         const existed = await keyv.delete(TOOL_PREFIX + name);

@@ -18,6 +18,10 @@ export function createMemoryStore(): ToolStore {
         audit: audit.map((text) => JSON.parse(text) as AuditEntry),
       });
     },
+    get(name) {
+      const text = tools.get(name);
+      return Promise.resolve(text === undefined ? undefined : (JSON.parse(text) as ToolRecord));
+    },
     put(record) {
       tools.set(record.name, JSON.stringify(record));
       return Promise.resolve();

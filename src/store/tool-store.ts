@@ -16,6 +16,8 @@ export interface StoredState {
 export interface ToolStore extends AsyncDisposable {
   /** Everything stored. Corrupt entries are skipped (and reported via the store's `onSkip`). */
   loadAll(): Promise<StoredState>;
+  /** The stored record of one tool (another server on the same store may have changed it). */
+  get(name: string): Promise<ToolRecord | undefined>;
   /** Writes `record` under its name, replacing any previous one. Throws ToolsmithError('store_unavailable'). */
   put(record: ToolRecord): Promise<void>;
   /** Removes the tool and its health; false if there was no tool. Throws ToolsmithError('store_unavailable'). */

@@ -77,6 +77,7 @@ describe('ToolRegistry', () => {
     const flaky: ToolStore = {
       description: 'flaky',
       loadAll: () => memory.loadAll(),
+      get: (name) => memory.get(name),
       put: (record) =>
         failWrites
           ? Promise.reject(new ToolsmithError('store_unavailable', 'disk full'))
@@ -100,6 +101,29 @@ describe('ToolRegistry', () => {
       (await memory.loadAll()).tools.map((r) => r.version),
       [1],
     );
+  });
+
+  it('two registries on one SQLite store never clobber each other\'s versions', async () => {
+    const file = join(dir.path, 'shared.sqlite');
+    await using storeA = await openKeyvStore({ url: file });
+    await using storeB = await openKeyvStore({ url: file });
+    const a = registryOn(storeA);
+    const b = registryOn(storeB);
+    await a.load();
+    await b.load();
+    assert.ok((await a.create(ADD_NUMBERS)).ok);
+    // B learns of the tool on its first call, and builds its replacement on A's version.
+    const called = await b.call('add_numbers', { a: 1, b: 1 });
+    assert.ok(called.ok);
+    assert.ok((await a.create({ ...ADD_NUMBERS, description: 'v2 from A', replace: true })).ok);
+    const fromB = await b.create({ ...ADD_NUMBERS, description: 'v3 from B', replace: true });
+    assert.ok(fromB.ok);
+    assert.equal(fromB.value.record.version, 3);
+    assert.deepEqual(fromB.value.record.history?.map((v) => v.description), ['Add two numbers.', 'v2 from A']);
+    const audit = (await storeA.loadAll()).audit.map((e) => e.action);
+    assert.deepEqual(audit, ['create', 'replace', 'replace']);
+    await a[Symbol.asyncDispose]();
+    await b[Symbol.asyncDispose]();
   });
 
   it('counts calls, failures and argument refusals per tool, and persists them in batches', async () => {
