@@ -86,7 +86,7 @@ export function refuse<T = never>(...diagnostics: Diagnostic[]): Result<T> {
 }
 
 /** Codes for infrastructure failures and broken invariants; they never reach the wire as such. */
-export type ToolsmithErrorCode = 'store_unavailable' | 'sandbox_unavailable' | 'invariant';
+export type ToolsmithErrorCode = 'store_unavailable' | 'invariant';
 
 /** The one exception class of the project: a bug or an infrastructure fault, never a user's mistake. */
 export class ToolsmithError extends Error {

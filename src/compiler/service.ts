@@ -65,7 +65,9 @@ export function createCompilerService(options: CompilerServiceOptions = {}): Com
       // Replace the worker before failing the job: failing pumps the queue, and the next job must go to
       // the new worker, not to the dead one.
       start();
-      fail('the TypeScript compiler stopped while checking this source (out of memory?); simplify it');
+      fail(
+        'the TypeScript compiler stopped while checking this source (out of memory?); simplify it',
+      );
     });
   };
 

@@ -29,9 +29,10 @@ function jsonType(value: unknown): string {
   return typeof value;
 }
 
-function show(value: unknown): string {
-  const text = JSON.stringify(value);
-  return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
+/** A JSON excerpt of `value` for messages, cut at `max` characters. */
+export function showValue(value: unknown, max = 60): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }
 
 function check(
@@ -57,7 +58,7 @@ function check(
       const first = best?.[0];
       if (first && first.path.length > 0)
         issues.push({ path: [...path, ...first.path], message: first.message });
-      else fail(`must match one of the allowed shapes, got ${show(value)}`);
+      else fail(`must match one of the allowed shapes, got ${showValue(value)}`);
     }
     return;
   }
@@ -69,13 +70,13 @@ function check(
       allowed.includes(actual) || (actual === 'integer' && allowed.includes('number'));
     if (!matches) {
       fail(
-        `must be ${allowed.join(' or ')}, got ${actual === 'integer' ? 'number' : actual} ${show(value)}`,
+        `must be ${allowed.join(' or ')}, got ${actual === 'integer' ? 'number' : actual} ${showValue(value)}`,
       );
       return;
     }
   }
   if ('const' in schema && !jsonEqual(schema['const'], value, 0)) {
-    fail(`must be ${show(schema['const'])}, got ${show(value)}`);
+    fail(`must be ${showValue(schema['const'])}, got ${showValue(value)}`);
     return;
   }
   if (
@@ -83,7 +84,7 @@ function check(
     !(schema['enum'] as unknown[]).some((v) => jsonEqual(v, value, 0))
   ) {
     fail(
-      `must be one of ${(schema['enum'] as unknown[]).map(show).join(', ')}, got ${show(value)}`,
+      `must be one of ${(schema['enum'] as unknown[]).map((v) => showValue(v)).join(', ')}, got ${showValue(value)}`,
     );
     return;
   }

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { CompilerService } from '../compiler/service.js';
-import { refuse, type Diagnostic, type Result } from '../errors.js';
+import { ok, refuse, type Diagnostic, type Result } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { FailureKind } from '../sandbox/outcome.js';
 import type { Sandbox } from '../sandbox/pool.js';
@@ -158,15 +158,6 @@ export class ToolRegistry implements AsyncDisposable {
     });
   }
 
-  /** Similarity check for a candidate, as create_tool runs it (exposed for benchmarks). */
-  findSimilar(shape: {
-    name: string;
-    description: string;
-    inputSchema: Record<string, unknown>;
-  }): ScoredTool[] {
-    return this.index.similar(shape, this.duplicateThreshold);
-  }
-
   /**
    * Runs the whole pipeline for a create_tool request. Nothing is stored or registered unless every stage
    * passes; requests for the same name are serialised so the conflict check and the write are atomic.
@@ -255,7 +246,7 @@ export class ToolRegistry implements AsyncDisposable {
     const { name, version } = parsed.value;
     return this.withLock(name, async () => {
       const existing = await this.refresh(name);
-      if (!existing) return refuse(this.notFound(name));
+      if (!existing) return refuse(notFoundDiagnostic(name));
       if (version === existing.version) {
         return refuse({
           stage: 'arguments',
@@ -294,7 +285,7 @@ export class ToolRegistry implements AsyncDisposable {
   async delete(name: string, actor: Actor | null = null): Promise<Result<ToolRecord>> {
     return this.withLock(name, async () => {
       const existing = await this.refresh(name);
-      if (!existing) return refuse<ToolRecord>(this.notFound(name));
+      if (!existing) return refuse<ToolRecord>(notFoundDiagnostic(name));
       await this.deps.store.delete(name);
       this.tools.delete(name);
       this.index.remove(name);
@@ -309,16 +300,16 @@ export class ToolRegistry implements AsyncDisposable {
   async call(name: string, args: unknown, signal?: AbortSignal): Promise<CallResult> {
     // A tool another server on the same store created is picked up on its first call.
     const record = this.tools.get(name) ?? (await this.refresh(name));
-    if (!record) return { ok: false, refused: [this.notFound(name)] };
+    if (!record) return { ok: false, refused: [notFoundDiagnostic(name)] };
     if (this.health.isQuarantined(name))
       return { ok: false, kind: 'quarantined', message: this.quarantineMessage(name), logs: [] };
     const input = args ?? {};
-    const refused = this.checkCallArguments(record, input);
-    if (refused.length > 0) {
+    const checked = this.checkCallArguments(record, input);
+    if (!checked.ok) {
       this.health.recordRefusal(name);
-      return { ok: false, refused };
+      return { ok: false, refused: checked.diagnostics };
     }
-    const inputJson = JSON.stringify(input);
+    const inputJson = checked.value;
     const started = performance.now();
     const outcome = await this.deps.sandbox.run(
       { code: record.code, entry: record.name, inputJson },
@@ -450,34 +441,36 @@ export class ToolRegistry implements AsyncDisposable {
     });
   }
 
-  private checkCallArguments(record: ToolRecord, input: unknown): Diagnostic[] {
+  /** Checks depth, size and schema of call arguments; on success returns them as JSON text. */
+  private checkCallArguments(record: ToolRecord, input: unknown): Result<string> {
     const l = this.deps.limits;
     // Depth first, iteratively: a 100,000-deep value would overflow the host stack in JSON.stringify.
     if (jsonDepth(input, l.maxJsonDepth) > l.maxJsonDepth) {
-      return [
-        {
-          stage: 'limits',
-          code: 'too_deep',
-          message: `the arguments nest deeper than the ${l.maxJsonDepth}-level cap`,
-        },
-      ];
+      return refuse({
+        stage: 'limits',
+        code: 'too_deep',
+        message: `the arguments nest deeper than the ${l.maxJsonDepth}-level cap`,
+      });
     }
-    const size = Buffer.byteLength(JSON.stringify(input) ?? '');
+    const inputJson = JSON.stringify(input) ?? 'null';
+    const size = Buffer.byteLength(inputJson);
     if (size > l.maxArgumentsBytes) {
-      return [
-        {
-          stage: 'limits',
-          code: 'too_large',
-          message: `the arguments are ${size} bytes of JSON, over the ${l.maxArgumentsBytes}-byte cap`,
-        },
-      ];
+      return refuse({
+        stage: 'limits',
+        code: 'too_large',
+        message: `the arguments are ${size} bytes of JSON, over the ${l.maxArgumentsBytes}-byte cap`,
+      });
     }
-    return validateValue(record.inputSchema, input).map((issue) => ({
-      stage: 'arguments',
-      code: 'invalid_argument',
-      message: `${issue.path.length ? issue.path.join('.') : 'arguments'} ${issue.message}`,
-      path: issue.path,
-    }));
+    const issues = validateValue(record.inputSchema, input);
+    if (issues.length === 0) return ok(inputJson);
+    return refuse(
+      ...issues.map((issue): Diagnostic => ({
+        stage: 'arguments',
+        code: 'invalid_argument',
+        message: `${issue.path.length ? issue.path.join('.') : 'arguments'} ${issue.message}`,
+        path: issue.path,
+      })),
+    );
   }
 
   private checkSubmissionLimits(
@@ -532,15 +525,6 @@ export class ToolRegistry implements AsyncDisposable {
     return found;
   }
 
-  private notFound(name: string): Diagnostic {
-    return {
-      stage: 'arguments',
-      code: 'not_found',
-      message: `there is no tool named "${name}"; search_tools lists the tools that exist`,
-      path: ['name'],
-    };
-  }
-
   private emit(event: ChangeEvent): void {
     for (const listener of this.listeners) {
       try {
@@ -570,6 +554,16 @@ export class ToolRegistry implements AsyncDisposable {
 
 function hashSource(source: string): string {
   return createHash('sha256').update(source).digest('hex');
+}
+
+/** The refusal for a name that is not a tool. */
+export function notFoundDiagnostic(name: string): Diagnostic {
+  return {
+    stage: 'arguments',
+    code: 'not_found',
+    message: `there is no tool named "${name}"; search_tools lists the tools that exist`,
+    path: ['name'],
+  };
 }
 
 /**

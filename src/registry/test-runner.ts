@@ -7,7 +7,7 @@ import type { Diagnostic } from '../errors.js';
 import type { RunLimits } from '../sandbox/limits.js';
 import type { Sandbox } from '../sandbox/pool.js';
 import type { JsonSchemaObject, TestCase } from '../store/record.js';
-import { jsonEqual, validateValue } from './json-values.js';
+import { jsonEqual, showValue, validateValue } from './json-values.js';
 
 export interface TestReport {
   readonly index: number;
@@ -84,7 +84,7 @@ function judge(
   const wantsError = 'error' in test;
   const expectation = wantsError
     ? `an error containing ${JSON.stringify(test.error)}`
-    : show(test.expected);
+    : showValue(test.expected, 300);
   const base = wantsError
     ? { input, expectedError: test.error }
     : { input, expected: test.expected };
@@ -96,34 +96,29 @@ function judge(
         ? `threw "${outcome.message}"`
         : `failed (${outcome.kind}): ${outcome.message}`;
     return {
-      message: `with input ${show(input)} expected ${expectation}, but the tool ${what}`,
+      message: `with input ${showValue(input, 300)} expected ${expectation}, but the tool ${what}`,
       detail: { ...base, actualError: outcome.message },
     };
   }
   const actual: unknown = JSON.parse(outcome.json);
   if (wantsError) {
     return {
-      message: `with input ${show(input)} expected ${expectation}, but the tool returned ${show(actual)}`,
+      message: `with input ${showValue(input, 300)} expected ${expectation}, but the tool returned ${showValue(actual, 300)}`,
       detail: { ...base, actual },
     };
   }
   const typeIssue = validateValue(resultSchema, actual, 1)[0];
   if (typeIssue) {
     return {
-      message: `with input ${show(input)} the result does not match the declared return type: result${typeIssue.path.length ? `.${typeIssue.path.join('.')}` : ''} ${typeIssue.message}`,
+      message: `with input ${showValue(input, 300)} the result does not match the declared return type: result${typeIssue.path.length ? `.${typeIssue.path.join('.')}` : ''} ${typeIssue.message}`,
       detail: { ...base, actual },
     };
   }
   if (!jsonEqual(test.expected, actual)) {
     return {
-      message: `with input ${show(input)} expected ${expectation}, got ${show(actual)}`,
+      message: `with input ${showValue(input, 300)} expected ${expectation}, got ${showValue(actual, 300)}`,
       detail: { ...base, actual },
     };
   }
   return undefined;
-}
-
-function show(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 300 ? `${text.slice(0, 297)}...` : text;
 }

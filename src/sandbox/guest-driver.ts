@@ -13,7 +13,7 @@
 import type { RunLimits } from './limits.js';
 
 export const DRIVER_FILE_NAME = 'toolsmith-driver.js';
-export const TOOL_FILE_NAME = 'tool.js';
+export const GUEST_TOOL_FILE_NAME = 'tool.js';
 
 /** Longest error name or message the guest reports (the host caps again). */
 export const MAX_ERROR_CHARS = 2000;

@@ -57,6 +57,12 @@ interface Slot {
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 
+const failed = (kind: 'crashed' | 'cancelled', message: string): RunOutcome =>
+  Object.freeze({ ok: false, kind, message, logs: [] });
+const SHUT_DOWN = failed('crashed', 'the sandbox is shut down');
+const SHUTTING_DOWN = failed('crashed', 'the sandbox is shutting down');
+const CANCELLED = failed('cancelled', 'the call was cancelled by the client');
+
 /** Starts `options.size` workers. The caller owns the pool and must dispose it. */
 export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
   const size = Math.max(1, Math.floor(options.size));
@@ -197,20 +203,9 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
   return {
     stats,
     run(request, limits, signal) {
-      if (closed)
-        return Promise.resolve({
-          ok: false,
-          kind: 'crashed',
-          message: 'the sandbox is shut down',
-          logs: [],
-        });
+      if (closed) return Promise.resolve(SHUT_DOWN);
       if (signal?.aborted) {
-        return Promise.resolve({
-          ok: false,
-          kind: 'cancelled',
-          message: 'the call was cancelled by the client',
-          logs: [],
-        });
+        return Promise.resolve(CANCELLED);
       }
       return new Promise<RunOutcome>((resolve) => {
         const job: Job = { id: nextId++, request, limits, signal, resolve };
@@ -220,12 +215,7 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
             const index = queue.indexOf(job);
             if (index !== -1) {
               queue.splice(index, 1);
-              resolve({
-                ok: false,
-                kind: 'cancelled',
-                message: 'the call was cancelled by the client',
-                logs: [],
-              });
+              resolve(CANCELLED);
             }
           };
           signal.addEventListener('abort', onQueuedAbort, { once: true });
@@ -241,23 +231,13 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
       if (closed) return;
       closed = true;
       for (const job of queue.splice(0)) {
-        job.resolve({
-          ok: false,
-          kind: 'crashed',
-          message: 'the sandbox is shutting down',
-          logs: [],
-        });
+        job.resolve(SHUTTING_DOWN);
       }
       await Promise.all(
         slots.map(async (slot) => {
           try {
             slot.dead = true;
-            finish(slot, {
-              ok: false,
-              kind: 'crashed',
-              message: 'the sandbox is shutting down',
-              logs: [],
-            });
+            finish(slot, SHUTTING_DOWN);
           } finally {
             await slot.worker.terminate();
           }

@@ -18,7 +18,7 @@ import {
   buildToolScript,
   DRIVER_FILE_NAME,
   MAX_ERROR_CHARS,
-  TOOL_FILE_NAME,
+  GUEST_TOOL_FILE_NAME,
 } from './guest-driver.js';
 import { jsonDepth } from '../json-depth.js';
 import type { RunLimits } from './limits.js';
@@ -89,7 +89,7 @@ function runInContext(
     return fail(error);
   }
   using runner = driver.value;
-  const tool = context.evalCode(buildToolScript(request.code, request.entry), TOOL_FILE_NAME);
+  const tool = context.evalCode(buildToolScript(request.code, request.entry), GUEST_TOOL_FILE_NAME);
   if (tool.error) {
     using error = tool.error;
     return fail(error);
@@ -204,7 +204,12 @@ export function parseEnvelope(envelope: unknown, limits: RunLimits): RunOutcome 
     }
     // The driver caps depth, but a subverted driver could hand back anything: check again, iteratively.
     if (jsonDepth(value, limits.maxJsonDepth) > limits.maxJsonDepth) {
-      return { ok: false, kind: 'not_json', message: `the result nests deeper than ${limits.maxJsonDepth} levels`, logs };
+      return {
+        ok: false,
+        kind: 'not_json',
+        message: `the result nests deeper than ${limits.maxJsonDepth} levels`,
+        logs,
+      };
     }
     return { ok: true, json, logs };
   }
@@ -300,7 +305,9 @@ function classify(name: string, message: string, timedOut: boolean): FailureKind
   // guest that throws null or "" on purpose is misreported as out of memory: only its own answer suffers.
   if ((name === 'object' && message === 'null') || (name === 'string' && message === ''))
     return 'memory';
-  if (name === 'InternalError' && /stack overflow/i.test(message)) return 'stack';
+  // QuickJS's own message is exactly "stack overflow" (an InternalError, or a SyntaxError from JSON.parse).
+  if ((name === 'InternalError' || name === 'SyntaxError') && message === 'stack overflow')
+    return 'stack';
   return 'threw';
 }
 

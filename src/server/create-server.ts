@@ -19,6 +19,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { createCompilerService } from '../compiler/service.js';
 import type { Config } from '../config.js';
+import { ToolsmithError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { ToolRegistry } from '../registry/registry.js';
 import { createSandboxPool, type Sandbox } from '../sandbox/pool.js';
@@ -194,15 +195,19 @@ export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
         () => registry[Symbol.asyncDispose](),
         () => store[Symbol.asyncDispose](),
       ];
-      let failure: unknown;
+      const failures: unknown[] = [];
       for (const step of steps) {
         try {
           await step();
         } catch (error) {
-          failure ??= error;
+          failures.push(error);
         }
       }
-      if (failure !== undefined) throw failure;
+      if (failures.length > 0) {
+        throw new ToolsmithError('invariant', `shutdown: ${failures.length} step(s) failed`, {
+          cause: failures[0],
+        });
+      }
     },
   };
 }

@@ -16,7 +16,7 @@ import {
 import type { Actor } from '../registry/audit.js';
 import { medianMs } from '../registry/health.js';
 import type { Limits } from '../registry/limits.js';
-import { signatureOf, type ToolRegistry } from '../registry/registry.js';
+import { notFoundDiagnostic, signatureOf, type ToolRegistry } from '../registry/registry.js';
 import type { ToolRecord } from '../store/record.js';
 import { callResult, refusalResult, successResult } from './results.js';
 
@@ -162,7 +162,7 @@ export async function callMetaTool(
       const parsed = parseArguments(GetToolArgumentsSchema, args);
       if (!parsed.ok) return refusalResult('get_tool', parsed.diagnostics);
       const record = registry.get(parsed.value.name);
-      if (!record) return refusalResult('get_tool', [notFound(parsed.value.name)]);
+      if (!record) return refusalResult('get_tool', [notFoundDiagnostic(parsed.value.name)]);
       const details = describeTool(
         record,
         registry,
@@ -208,15 +208,6 @@ export async function callMetaTool(
     default:
       return undefined;
   }
-}
-
-function notFound(name: string) {
-  return {
-    stage: 'arguments' as const,
-    code: 'not_found' as const,
-    message: `there is no tool named "${name}"; search_tools lists the tools that exist`,
-    path: ['name'],
-  };
 }
 
 /** Everything get_tool and the toolsmith://tools/{name} resource show about a tool. */

@@ -12,7 +12,7 @@ export const WRITE_TOOL_PROMPT: Prompt = {
 export function writeToolPrompt(task: string | undefined): GetPromptResult {
   const text = `You can extend your own toolset with toolsmith. ${task ? `The task: ${task}\n\n` : ''}Follow these steps.
 
-1. Search first. Call search_tools with a few words describing the task. If a tool already does it, call that tool (directly, or with run_tool). If one nearly does it, read it with get_tool and publish an improved version with create_tool and replace: true.
+1. Search first. Call search_tools with a few words describing the task. If a tool already does it, call that tool (directly, or with run_tool). If one nearly does it, read it with get_tool and publish an improved version with create_tool and replace: true. A new tool that closely resembles an existing one is refused at stage duplicate; pass allowSimilar: true only if it really does something different.
 
 2. Write one TypeScript function named exactly like the tool (lowercase, digits, underscores):
 
@@ -46,7 +46,7 @@ export function writeToolPrompt(task: string | undefined): GetPromptResult {
    tool is published; numbers are compared with a 1e-9 relative tolerance.
 
 4. Call create_tool { name, description, source, tests }. If it is refused, the answer names the stage
-   (arguments, parse, screen, typecheck, schema, tests, limits, conflict) and the line:column; fix exactly that and retry.
+   (arguments, parse, screen, typecheck, schema, duplicate, tests, limits, conflict) and the line:column; fix exactly that and retry.
    The description should say what the tool does and when to use it.
 
 5. The new tool appears in the tool list at once. If your client does not refresh its tool list, call it with run_tool { name, arguments }.`;

@@ -65,7 +65,12 @@ export function readResource(
     contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(value, null, 2) }],
   });
   if (uri.startsWith(TOOL_PREFIX)) {
-    const name = decodeURIComponent(uri.slice(TOOL_PREFIX.length));
+    let name: string;
+    try {
+      name = decodeURIComponent(uri.slice(TOOL_PREFIX.length));
+    } catch {
+      throw new McpError(RESOURCE_NOT_FOUND, `Resource not found: ${uri} (malformed escape)`);
+    }
     const record = registry.get(name);
     if (!record)
       throw new McpError(

@@ -129,7 +129,11 @@ export async function openKeyvStore(options: KeyvStoreOptions): Promise<ToolStor
     putHealth: (name, health) => write('save tool health', HEALTH_PREFIX + name, health),
     // The key carries this process's id too: two servers sharing a store never overwrite each other's entries.
     appendAudit: (entry) =>
-      write('append to the audit log', `${AUDIT_PREFIX}${String(entry.seq).padStart(12, '0')}:${instanceId}`, entry),
+      write(
+        'append to the audit log',
+        `${AUDIT_PREFIX}${String(entry.seq).padStart(12, '0')}:${instanceId}`,
+        entry,
+      ),
     async delete(name) {
       try {
         const existed = await keyv.delete(TOOL_PREFIX + name);

@@ -103,7 +103,7 @@ describe('ToolRegistry', () => {
     );
   });
 
-  it('two registries on one SQLite store never clobber each other\'s versions', async () => {
+  it("two registries on one SQLite store never clobber each other's versions", async () => {
     const file = join(dir.path, 'shared.sqlite');
     await using storeA = await openKeyvStore({ url: file });
     await using storeB = await openKeyvStore({ url: file });
@@ -119,7 +119,10 @@ describe('ToolRegistry', () => {
     const fromB = await b.create({ ...ADD_NUMBERS, description: 'v3 from B', replace: true });
     assert.ok(fromB.ok);
     assert.equal(fromB.value.record.version, 3);
-    assert.deepEqual(fromB.value.record.history?.map((v) => v.description), ['Add two numbers.', 'v2 from A']);
+    assert.deepEqual(
+      fromB.value.record.history?.map((v) => v.description),
+      ['Add two numbers.', 'v2 from A'],
+    );
     const audit = (await storeA.loadAll()).audit.map((e) => e.action);
     assert.deepEqual(audit, ['create', 'replace', 'replace']);
     await a[Symbol.asyncDispose]();
