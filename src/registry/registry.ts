@@ -339,7 +339,7 @@ export class ToolRegistry implements AsyncDisposable {
    * Re-reads one tool from the store before it is changed, so that several servers sharing a store (two
    * clients on the default file) never build a new version from a stale copy or resurrect a deleted tool.
    */
-  private async refresh(name: string): Promise<ToolRecord | undefined> {
+  async refresh(name: string): Promise<ToolRecord | undefined> {
     const stored = await this.deps.store.get(name);
     const known = this.tools.get(name);
     if (stored && stored.version !== known?.version) {

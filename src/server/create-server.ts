@@ -143,7 +143,8 @@ export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
         });
         if (result) return result;
       }
-      const record = registry.get(name);
+      // refresh(): a tool another server on the same store created becomes callable here too.
+      const record = registry.get(name) ?? (await registry.refresh(name));
       if (!record) throw unknownToolError(name);
       const result = await registry.call(name, args ?? {}, extra.signal);
       return callResult(name, result, record.outputSchema !== undefined);
