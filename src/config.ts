@@ -100,7 +100,7 @@ const OPTIONS = {
   'pool-size': {
     type: 'string',
     env: 'TOOLSMITH_POOL_SIZE',
-    help: 'worker threads running tools (default: cores, 1 to 4)',
+    help: 'worker threads running tools (default: cores, 2 to 4)',
   },
   'quarantine-after': {
     type: 'string',
@@ -247,7 +247,8 @@ export function parseConfig(
   const config: Config = Object.freeze({
     storeUrl: v.store ?? join(defaultDataDirectory(env, platform), 'tools.sqlite'),
     limits,
-    poolSize: v['pool-size'] ?? Math.max(1, Math.min(4, platform.cores)),
+    // At least 2 even on one core: one tool may hold all but one worker, so cheap calls always find one free.
+    poolSize: v['pool-size'] ?? Math.max(2, Math.min(4, platform.cores)),
     logLevel: v['log-level'] ?? 'info',
     quarantine: Object.freeze({
       consecutiveFailures: v['quarantine-after'] ?? DEFAULT_QUARANTINE_POLICY.consecutiveFailures,
