@@ -14,7 +14,11 @@ describe('parseConfig: flag > env > default', () => {
     assert.equal(parsed.config.poolSize, 2);
     const oneCore = parseConfig([], {}, { ...linux, cores: 1 });
     assert.ok(oneCore.kind === 'run');
-    assert.equal(oneCore.config.poolSize, 2, 'two workers even on one core, so a slow tool cannot take them all');
+    assert.equal(
+      oneCore.config.poolSize,
+      2,
+      'two workers even on one core, so a slow tool cannot take them all',
+    );
   });
   it('reads TOOLSMITH_* and lets flags win', () => {
     const env = {
