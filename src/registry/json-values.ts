@@ -29,6 +29,16 @@ function jsonType(value: unknown): string {
   return typeof value;
 }
 
+/**
+ * How a tool's result breaks its declared return type, as "result.path must be …", or undefined when it
+ * matches. One wording for tests and calls alike.
+ */
+export function resultTypeMismatch(resultSchema: Schema, value: unknown): string | undefined {
+  const issue = validateValue(resultSchema, value, 1)[0];
+  if (!issue) return undefined;
+  return `result${issue.path.length ? `.${issue.path.join('.')}` : ''} ${issue.message}`;
+}
+
 /** A JSON excerpt of `value` for messages, cut at `max` characters. */
 export function showValue(value: unknown, max = 60): string {
   const text = JSON.stringify(value) ?? String(value);

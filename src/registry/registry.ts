@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { CompilerService } from '../compiler/service.js';
 import { ok, refuse, type Diagnostic, type Result } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { RunLimits } from '../sandbox/limits.js';
 import type { FailureKind } from '../sandbox/outcome.js';
 import type { Sandbox } from '../sandbox/pool.js';
 import {
@@ -27,7 +28,7 @@ import {
 } from './arguments.js';
 import { AuditLog, type Actor } from './audit.js';
 import { DEFAULT_QUARANTINE_POLICY, HealthTracker, type QuarantinePolicy } from './health.js';
-import { jsonDepth, validateValue } from './json-values.js';
+import { jsonDepth, resultTypeMismatch, validateValue } from './json-values.js';
 import { runLimitsOf, type Limits } from './limits.js';
 import { DEFAULT_DUPLICATE_THRESHOLD, ToolIndex, type ScoredTool } from './similarity.js';
 import { runTests, type TestReport } from './test-runner.js';
@@ -87,6 +88,8 @@ export class ToolRegistry implements AsyncDisposable {
   private readonly health: HealthTracker;
   private readonly audit: AuditLog;
   private readonly duplicateThreshold: number;
+  /** The sandbox's share of the limits, derived once (every call and test run passes it). */
+  private readonly runLimits: RunLimits;
 
   constructor(deps: RegistryDeps) {
     this.deps = deps;
@@ -100,6 +103,7 @@ export class ToolRegistry implements AsyncDisposable {
     );
     this.audit = new AuditLog(deps.store, this.clock);
     this.duplicateThreshold = deps.duplicateThreshold ?? DEFAULT_DUPLICATE_THRESHOLD;
+    this.runLimits = runLimitsOf(deps.limits);
   }
 
   /** Loads stored tools, health and audit. Nothing is compiled: checked code and schemas are stored. */
@@ -206,7 +210,7 @@ export class ToolRegistry implements AsyncDisposable {
         this.deps.sandbox,
         { name: args.name, ...compiled.value },
         tests,
-        runLimitsOf(this.deps.limits),
+        this.runLimits,
       );
       if (tested.diagnostics.length > 0) return refuse<Created>(...tested.diagnostics);
 
@@ -313,7 +317,7 @@ export class ToolRegistry implements AsyncDisposable {
     const started = performance.now();
     const outcome = await this.deps.sandbox.run(
       { code: record.code, entry: record.name, inputJson },
-      runLimitsOf(this.deps.limits),
+      this.runLimits,
       signal,
     );
     const ms = performance.now() - started;
@@ -325,9 +329,9 @@ export class ToolRegistry implements AsyncDisposable {
       return { ok: false, kind: outcome.kind, message: outcome.message, logs: outcome.logs };
     }
     const value: unknown = JSON.parse(outcome.json);
-    const typeIssue = validateValue(record.resultSchema, value, 1)[0];
-    if (typeIssue) {
-      const message = `the tool returned a value that does not match its declared return type: result${typeIssue.path.length ? `.${typeIssue.path.join('.')}` : ''} ${typeIssue.message}`;
+    const mismatch = resultTypeMismatch(record.resultSchema, value);
+    if (mismatch !== undefined) {
+      const message = `the tool returned a value that does not match its declared return type: ${mismatch}`;
       if (stillCurrent) this.recordFailure(record, 'bad_result', message, ms, inputJson);
       return { ok: false, kind: 'bad_result', message, logs: outcome.logs };
     }

@@ -81,7 +81,7 @@ function stem(token: string): string {
 }
 
 /** Top-level parameter names of an input schema. */
-export function parameterNames(shape: ToolShape): string[] {
+function parameterNames(shape: ToolShape): string[] {
   const properties = shape.inputSchema['properties'];
   return typeof properties === 'object' && properties !== null ? Object.keys(properties) : [];
 }

@@ -7,7 +7,7 @@ import type { Diagnostic } from '../errors.js';
 import type { RunLimits } from '../sandbox/limits.js';
 import type { Sandbox } from '../sandbox/pool.js';
 import type { JsonSchemaObject, TestCase } from '../store/record.js';
-import { jsonEqual, showValue, validateValue } from './json-values.js';
+import { jsonEqual, resultTypeMismatch, showValue, validateValue } from './json-values.js';
 
 export interface TestReport {
   readonly index: number;
@@ -107,10 +107,10 @@ function judge(
       detail: { ...base, actual },
     };
   }
-  const typeIssue = validateValue(resultSchema, actual, 1)[0];
-  if (typeIssue) {
+  const mismatch = resultTypeMismatch(resultSchema, actual);
+  if (mismatch !== undefined) {
     return {
-      message: `with input ${showValue(input, 300)} the result does not match the declared return type: result${typeIssue.path.length ? `.${typeIssue.path.join('.')}` : ''} ${typeIssue.message}`,
+      message: `with input ${showValue(input, 300)} the result does not match the declared return type: ${mismatch}`,
       detail: { ...base, actual },
     };
   }
