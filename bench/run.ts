@@ -1,6 +1,6 @@
 /**
  * The benchmark harness: `npm run bench` (full, a few minutes) or `npm run bench -- --quick` (CI: small
- * counts, under a minute). Prints a table of median / p95 / p99 per figure with ratios against baselines
+ * counts, under a minute); `-- --only=3,4` runs some figures. Prints a table of median / p95 / p99 per figure with ratios against baselines
  * measured in the same run, and writes the same to bench/results/<ISO date>.json. Never asserts on time;
  * exits non-zero only when a figure could not be measured at all (a functional failure).
  */
@@ -39,9 +39,13 @@ const FIGURES: readonly { figure: number; title: string; run: (ctx: Context) => 
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
-  const unknown = args.filter((a) => a !== '--quick');
-  if (unknown.length > 0) {
-    process.stderr.write(`bench: unknown argument ${unknown.join(' ')} (only --quick)\n`);
+  const onlyArgument = args.find((a) => a.startsWith('--only='));
+  const unknown = args.filter((a) => a !== '--quick' && a !== onlyArgument);
+  const only = onlyArgument?.slice('--only='.length).split(',').map(Number);
+  if (unknown.length > 0 || only?.some((n) => !FIGURES.some((f) => f.figure === n))) {
+    process.stderr.write(
+      `bench: unknown argument ${unknown.join(' ') || onlyArgument} (--quick, --only=N[,M...] with figures ${FIGURES.map((f) => f.figure).join(',')})\n`,
+    );
     return 2;
   }
   const quick = args.includes('--quick');
@@ -55,7 +59,8 @@ async function main(): Promise<number> {
   };
   log(`${quick ? 'quick' : 'full'} mode, pool size ${POOL_SIZE}, temp dir ${tmp}`);
   try {
-    for (const { figure, title, run } of FIGURES) {
+    // --only runs a subset, for working on one figure; a published table comes from a run of all of them.
+    for (const { figure, title, run } of FIGURES.filter((f) => !only || only.includes(f.figure))) {
       log(`figure ${figure}: ${title}`);
       try {
         await run(ctx);
