@@ -1,13 +1,12 @@
 /**
  * What toolsmith is compared against, measured in the same run: a naive type check (a fresh
  * `ts.createProgram` with the default host), node:vm with a fresh context per call, and spawning a
- * `node -e` or `python3 -c` process per test batch.
+ * `node -e` or `python3 -c` process per test batch. The library peer (@sebastianwessel/quickjs) is in
+ * peer.ts.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import vm from 'node:vm';
 import ts from 'typescript';
@@ -70,10 +69,4 @@ export async function available(command: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** Whether an npm package is installed in the project's node_modules (it is never imported). */
-export function packageInstalled(name: string): boolean {
-  const root = fileURLToPath(new URL('../../', import.meta.url));
-  return existsSync(join(root, 'node_modules', ...name.split('/'), 'package.json'));
 }

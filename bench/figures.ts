@@ -10,14 +10,7 @@ import { runTests } from '../src/registry/test-runner.js';
 import { createSandboxPool } from '../src/sandbox/pool.js';
 import { openKeyvStore } from '../src/store/keyv-store.js';
 import type { ToolRecord } from '../src/store/record.js';
-import {
-  available,
-  naiveTypeCheck,
-  packageInstalled,
-  run,
-  vmCall,
-  writeToolFile,
-} from './baselines.js';
+import { available, naiveTypeCheck, run, vmCall, writeToolFile } from './baselines.js';
 import {
   batchPasses,
   LENGTH_CALL,
@@ -31,6 +24,7 @@ import {
   SPIN_ARGUMENTS,
   SPIN_TOOL,
 } from './fixture.js';
+import { loadPeer } from './peer.js';
 import type { Results } from './report.js';
 import {
   POOL_SIZE,
@@ -53,6 +47,7 @@ export interface Counts {
   readonly callRounds: number;
   readonly callsPerRound: number;
   readonly vmCalls: number;
+  readonly peerCalls: number;
   readonly nodeBatches: number;
   readonly pythonBatches: number;
   readonly stdioSequential: number;
@@ -76,6 +71,7 @@ export const QUICK: Counts = {
   callRounds: 3,
   callsPerRound: 100,
   vmCalls: 100,
+  peerCalls: 50,
   nodeBatches: 3,
   pythonBatches: 2,
   stdioSequential: 100,
@@ -99,6 +95,7 @@ export const FULL: Counts = {
   callRounds: 10,
   callsPerRound: 500,
   vmCalls: 1000,
+  peerCalls: 500,
   nodeBatches: 10,
   pythonBatches: 5,
   stdioSequential: 1000,
@@ -438,6 +435,28 @@ export async function figure3(ctx: Context): Promise<void> {
     baselineOf: '3.call.seq',
   });
 
+  // Peer: @sebastianwessel/quickjs, module loaded once outside the timing, a fresh sandbox per call.
+  // The first calls check the answer and warm it up, as the pool's warm-up does for registry.call.
+  const peer = await loadPeer(limits);
+  for (let i = 0; i < 10; i++) {
+    const answer = await peer.call(record.code, record.name, inputJson);
+    if (answer !== String(LENGTH_CALL_RESULT)) {
+      throw new Error(`the @sebastianwessel/quickjs peer answered ${answer}`);
+    }
+  }
+  const peerSamples = await timeEach(counts.peerCalls, () =>
+    peer.call(record.code, record.name, inputJson),
+  );
+  results.add({
+    id: '3.base.sebastianwessel',
+    figure: 3,
+    label: 'peer: @sebastianwessel/quickjs runSandboxed per call (vs 3.call.seq)',
+    unit: 'ms',
+    samples: peerSamples,
+    baselineOf: '3.call.seq',
+    note: 'module loaded once; timed: one runSandboxed + evalCode (fresh runtime and context, input via env, same limits, JSON out), QuickJS-ng variant',
+  });
+
   // Baseline: a node process per test batch.
   const script = nodeBatchScript(record.code, record.name, LENGTH_TESTS);
   const nodeOut = await run(process.execPath, ['-e', script]);
@@ -479,16 +498,6 @@ export async function figure3(ctx: Context): Promise<void> {
       note: 'not measured (python3 not found)',
     });
   }
-
-  results.notMeasured({
-    id: '3.base.sebastianwessel',
-    figure: 3,
-    label: 'peer: @sebastianwessel/quickjs',
-    unit: 'ms',
-    note: packageInstalled('@sebastianwessel/quickjs')
-      ? 'not measured (installed, but this harness has no adapter for it)'
-      : 'not measured (package not installed)',
-  });
 }
 
 // ---------------------------------------------------------------------------------------------------
