@@ -1,134 +1,152 @@
 /**
- * The guest side of a run. Everything here runs *inside* QuickJS: the host hands in one string (the
- * argument as JSON text) and takes out one string (a JSON envelope). No host function, object or prototype
- * ever crosses, so getters, Proxies, `toJSON` tricks and prototype pollution can only act on the guest's
- * own heap, and the host re-validates and re-caps everything it reads (see run.ts).
+ * The guest-side scripts of a run. Everything here runs *inside* QuickJS; no host function, object or
+ * prototype ever crosses. The host passes strings in and reads strings (or a guest exception's `name` and
+ * `message`) out, and it re-validates and re-caps everything it reads (see run.ts).
  *
- * A run evaluates two scripts in one fresh context:
- * 1. the driver, first, so it captures the intrinsics it needs before any tool code can replace them, and
- *    installs the captured `console`; it evaluates to `runner(toolFunction, inputJson) -> Promise<string>`;
- * 2. the tool, as a separate global script, so that even a direct `eval` inside tool code cannot see the
- *    driver's closure (its log buffer, its caps); it evaluates to the tool's entry function.
+ * A run evaluates, in one fresh context and in this order:
+ * 1. the encoder, before any tool code, so it captures the intrinsics it needs while they are still the
+ *    originals; it evaluates to `[encode, describe]`: `encode(value) -> JSON text` throws a `NOT_JSON_NAME`
+ *    error for anything JSON cannot represent, and `describe(thrown) -> JSON text of [name, message]`
+ *    reads a thrown value inside the guest, where a hostile getter can only spend the guest's own budget;
+ * 2. the console, only when the tool's code mentions `console` (see `usesConsole`); it installs the captured
+ *    console and evaluates to `drain() -> JSON text of the captured lines`;
+ * 3. the tool, as a separate global script, so that even a direct `eval` inside tool code cannot see the
+ *    encoder's or the console's closure; it evaluates to the tool's entry function.
+ *
+ * The host calls the entry function itself and settles its promise with QuickJS's own promise state, so no
+ * guest-visible promise machinery sits between the tool and the host.
+ *
+ * QuickJS compiles every function eagerly (~55 µs per KiB of source here, the largest share of a call), so
+ * these scripts are kept small and the console is compiled only for tools that use it.
  */
 import type { RunLimits } from './limits.js';
 
-export const DRIVER_FILE_NAME = 'toolsmith-driver.js';
+export const ENCODER_FILE_NAME = 'toolsmith-encoder.js';
+export const CONSOLE_FILE_NAME = 'toolsmith-console.js';
 export const GUEST_TOOL_FILE_NAME = 'tool.js';
+
+/** The `name` of the error the encoder throws for a result JSON cannot represent. */
+export const NOT_JSON_NAME = 'ToolsmithNotJson';
 
 /** Longest error name or message the guest reports (the host caps again). */
 export const MAX_ERROR_CHARS = 2000;
 
 /**
- * The driver script. The envelope it resolves to is built by string concatenation from primitives, never by
- * `JSON.stringify` of an object, so `Object.prototype.toJSON` or `Array.prototype.toJSON` set by the tool
- * cannot reshape it; the result value itself is serialised by the driver's own walker for the same reason.
+ * The encoder: QuickJS's native `JSON.stringify` with a replacer that refuses, with the path, everything
+ * JSON cannot represent (undefined in arrays, NaN, functions, symbols, BigInt, cycles, class instances, Maps,
+ * Sets) and nesting past the depth limit, where plain `JSON.stringify` would silently drop or convert it.
+ * `toJSON` methods apply as in JSON (a Date becomes its ISO string); the tool can only reshape its own
+ * result that way, and the host checks the result against the declared type afterwards.
+ *
+ * Refusals are thrown as object literals (define semantics: no setter on Object.prototype can intercept
+ * them) and recognised by identity through closure variables, not by anything the tool could forge.
  */
-export function buildDriverScript(limits: RunLimits): string {
+export function buildEncoderScript(limits: RunLimits): string {
   return `(function () {
 "use strict";
-const stringify = JSON.stringify, parse = JSON.parse, isArray = Array.isArray, getProto = Object.getPrototypeOf;
-const ObjectProto = Object.prototype, ArrayProto = Array.prototype, DateProto = Date.prototype;
-const keysOf = Object.keys, isFinite_ = Number.isFinite, String_ = String, Error_ = Error;
-// Reflect.apply is captured so no call below looks anything up on Function.prototype at run time.
-const toISO = Date.prototype.toISOString, apply = Reflect.apply, resolve = Promise.resolve.bind(Promise);
-const then = Promise.prototype.then, slice = String.prototype.slice, Set_ = Set;
-const setHas = Set.prototype.has, setAdd = Set.prototype.add, setDelete = Set.prototype.delete;
-const MAX_CONSOLE = ${limits.maxConsoleBytes}, MAX_RESULT = ${limits.maxResultBytes}, MAX_DEPTH = ${limits.maxJsonDepth}, MAX_ERROR = ${MAX_ERROR_CHARS};
-// Log lines are kept as JSON text, not in an array: an index setter on Array.prototype cannot see them.
-let logsText = "", logCount = 0, logBytes = 0, logFull = false;
+const stringify = JSON.stringify, getProto = Object.getPrototypeOf, isArray = Array.isArray, apply = Reflect.apply;
+const isFinite_ = Number.isFinite, String_ = String, Map_ = Map, Error_ = Error, InternalError_ = InternalError;
+const mapGet = Map.prototype.get, mapSet = Map.prototype.set, slice = String.prototype.slice;
+const ObjectProto = Object.prototype, ArrayProto = Array.prototype;
+const MAX_RESULT = ${limits.maxResultBytes}, MAX_DEPTH = ${limits.maxJsonDepth}, MAX_ERROR = ${MAX_ERROR_CHARS};
 function cap(text, max) { text = String_(text); return text.length > max ? apply(slice, text, [0, max]) + "… (truncated)" : text; }
+// Strings are serialised without a toJSON lookup, so this pair is the encoder's own text whatever the tool did.
+function pair(name, message) { return "[" + stringify(name) + "," + stringify(message) + "]"; }
+// The last refusal encode threw: describe recognises it by identity, which no tool can forge.
+let refused;
+function notJson(message) { refused = { message: cap(message, MAX_ERROR) }; return refused; }
+function describe(e) {
+  if (e !== undefined && e === refused) return pair("${NOT_JSON_NAME}", refused.message);
+  try {
+    if (e instanceof Error_) return pair(cap(e.name, 200), cap(e.message, MAX_ERROR));
+    if (e === null || typeof e !== "object") return pair(typeof e, cap(String_(e), MAX_ERROR));
+    let shown;
+    try { shown = stringify(e); } catch (e2) {}
+    return pair(typeof e, cap(shown === undefined ? String_(e) : shown, MAX_ERROR));
+  } catch (inner) { return pair("Error", "[a thrown value that cannot be printed]"); }
+}
+function encode(value) {
+  // Each object on the way down: its path, its depth and its parent, for messages, the depth limit and cycles.
+  const seen = new Map_();
+  let refusal;
+  function refuse(message) { refusal = message; throw refusal; }
+  function replacer(key, v) {
+    const holder = apply(mapGet, seen, [this]);
+    const inArray = holder !== undefined && isArray(this);
+    const path = holder === undefined ? "the result" : holder.path + (inArray ? "[" + key + "]" : "." + cap(key, 60));
+    switch (typeof v) {
+      case "string": case "boolean": return v;
+      case "number": if (isFinite_(v)) return v; refuse(path + " is " + String_(v) + ", which JSON cannot represent");
+      case "undefined":
+        // JSON leaves undefined properties out; so do we (documented). Anywhere else it is a mistake.
+        if (holder !== undefined && !inArray) return v;
+        refuse(holder === undefined ? "the tool returned undefined; did it forget to return a value?" : path + " is undefined; JSON has no undefined (use null)");
+      case "object": if (v === null) return v; break;
+      default: refuse(path + " is a " + typeof v + ", which JSON cannot represent");
+    }
+    const depth = holder === undefined ? 0 : holder.depth + 1;
+    if (depth >= MAX_DEPTH) refuse(path + " nests deeper than " + MAX_DEPTH + " levels");
+    for (let up = holder; up !== undefined; up = up.up) if (up.value === v) refuse(path + " is a cycle back to an enclosing object");
+    const proto = getProto(v);
+    if (isArray(v) ? proto !== ArrayProto : proto !== ObjectProto && proto !== null) {
+      let kind = "object";
+      try { const c = v.constructor; if (c && typeof c.name === "string") kind = cap(c.name, 60); } catch (e) {}
+      refuse(path + " is a " + kind + ", not a plain object or array; convert it (for example with Object.fromEntries or Array.from)");
+    }
+    apply(mapSet, seen, [v, { value: v, path: path, depth: depth, up: holder }]);
+    return v;
+  }
+  let json;
+  try { json = stringify(value, replacer); }
+  catch (e) {
+    if (refusal !== undefined) throw notJson(refusal);
+    // Out of memory or stack: the host classifies QuickJS's own errors.
+    if (e instanceof InternalError_) throw e;
+    // A getter, Proxy trap or toJSON that throws while the result is read: the result cannot become JSON.
+    let what;
+    try { what = e instanceof Error_ ? String_(e.name) + ": " + String_(e.message) : String_(e); } catch (e2) { what = "a value that cannot be printed"; }
+    throw notJson("reading the result threw " + what);
+  }
+  if (json.length > MAX_RESULT) throw notJson("the result is over the " + MAX_RESULT + "-character limit");
+  return json;
+}
+return [encode, describe];
+})()`;
+}
+
+/** Whether the tool's code can reach the console: only then is the console compiled into its context. */
+export function usesConsole(code: string): boolean {
+  // Every ordinary use names it. A tool that assembles the name at run time finds no console: a
+  // ReferenceError of its own making, nothing more.
+  return code.includes('console');
+}
+
+/**
+ * The console: each line is kept as JSON text in a string, not in an array (an index setter on
+ * Array.prototype cannot see it), capped at `maxConsoleBytes` with a marker line.
+ */
+export function buildConsoleScript(limits: RunLimits): string {
+  return `(function () {
+"use strict";
+const stringify = JSON.stringify, String_ = String, MAX = ${limits.maxConsoleBytes};
+let text = "", count = 0, bytes = 0, full = false;
 function show(v) {
   if (typeof v === "string") return v;
-  try { const s = stringify(v); return s === undefined ? String_(v) : s; } catch (e) {
-    try { return String_(v); } catch (e2) { return "[unprintable]"; } }
+  try { const s = stringify(v); return s === undefined ? String_(v) : s; }
+  catch (e) { try { return String_(v); } catch (e2) { return "[unprintable]"; } }
 }
-function capture(level) {
+function capture(prefix) {
   return function () {
-    if (logFull) return;
-    let line = level === "log" ? "" : level + ": ";
-    for (let i = 0; i < arguments.length && line.length <= MAX_CONSOLE; i++) line += (i ? " " : "") + show(arguments[i]);
-    if (logBytes + line.length + 1 > MAX_CONSOLE) {
-      logsText += (logCount++ ? "," : "") + stringify("[console output truncated at " + MAX_CONSOLE + " bytes]");
-      logFull = true;
-      return;
-    }
-    logBytes += line.length + 1;
-    logsText += (logCount++ ? "," : "") + stringify(line);
+    if (full) return;
+    let line = prefix;
+    for (let i = 0; i < arguments.length && line.length <= MAX; i++) line += (i ? " " : "") + show(arguments[i]);
+    if (bytes + line.length + 1 > MAX) { line = "[console output truncated at " + MAX + " bytes]"; full = true; }
+    else bytes += line.length + 1;
+    text += (count++ ? "," : "") + stringify(line);
   };
 }
-globalThis.console = { log: capture("log"), info: capture("info"), warn: capture("warn"), error: capture("error"), debug: capture("debug") };
-function NotJson(message) { this.message = message; }
-function pathKey(path, key) { return path + "." + cap(key, 60); }
-// Serialises a JSON value to text, refusing everything JSON cannot represent; stops early past MAX_RESULT.
-function encode(v, path, depth, seen, budget) {
-  if (v === null) return "null";
-  if (typeof v === "string" || typeof v === "boolean") return stringify(v);
-  if (typeof v === "number") {
-    if (!isFinite_(v)) throw new NotJson(path + " is " + String_(v) + ", which JSON cannot represent");
-    return stringify(v);
-  }
-  if (typeof v === "undefined") throw new NotJson(path === "the result" ? "the tool returned undefined; did it forget to return a value?" : path + " is undefined; JSON has no undefined (use null)");
-  if (typeof v !== "object") throw new NotJson(path + " is a " + typeof v + ", which JSON cannot represent");
-  if (depth >= MAX_DEPTH) throw new NotJson(path + " nests deeper than " + MAX_DEPTH + " levels");
-  if (apply(setHas, seen, [v])) throw new NotJson(path + " is a cycle back to an enclosing object");
-  const proto = getProto(v);
-  if (proto === DateProto) return stringify(apply(toISO, v, []));
-  apply(setAdd, seen, [v]);
-  let out;
-  if (isArray(v) && proto === ArrayProto) {
-    out = "[";
-    for (let i = 0; i < v.length; i++) {
-      out += (i ? "," : "") + encode(v[i], path + "[" + i + "]", depth + 1, seen, budget);
-      if (out.length > budget.left) throw new NotJson("the result is over the " + MAX_RESULT + "-character limit");
-    }
-    out += "]";
-  } else if (proto === ObjectProto || proto === null) {
-    out = "{";
-    const keys = keysOf(v);
-    let first = true;
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i], item = v[k];
-      if (item === undefined) continue; // JSON leaves undefined properties out; so do we (documented)
-      out += (first ? "" : ",") + stringify(String_(k)) + ":" + encode(item, pathKey(path, k), depth + 1, seen, budget);
-      first = false;
-      if (out.length > budget.left) throw new NotJson("the result is over the " + MAX_RESULT + "-character limit");
-    }
-    out += "}";
-  } else {
-    let kind = "object";
-    try { kind = (v.constructor && typeof v.constructor.name === "string") ? cap(v.constructor.name, 60) : kind; } catch (e) {}
-    throw new NotJson(path + " is a " + kind + ", not a plain object or array; convert it (for example with Object.fromEntries or Array.from)");
-  }
-  apply(setDelete, seen, [v]);
-  return out;
-}
-function describe(e) {
-  if (e instanceof NotJson) return { kind: "not_json", name: "NotJson", message: cap(e.message, MAX_ERROR) };
-  try {
-    if (e instanceof Error_) return { kind: "", name: cap(e.name, 200), message: cap(e.message, MAX_ERROR) };
-    if (e === null || typeof e !== "object") return { kind: "", name: typeof e, message: cap(String_(e), MAX_ERROR) };
-    return { kind: "", name: typeof e, message: cap(show(e), MAX_ERROR) };
-  } catch (inner) { return { kind: "", name: "Error", message: "[a thrown value that cannot be printed]" }; }
-}
-function logsJson() { return "[" + logsText + "]"; }
-function failure(d) {
-  return '{"ok":false,"kind":' + stringify(d.kind) + ',"name":' + stringify(String_(d.name)) + ',"message":' + stringify(String_(d.message)) + ',"logs":' + logsJson() + "}";
-}
-return function runner(fn, inputJson) {
-  const started = apply(then, resolve(undefined), [function () { return fn(parse(inputJson)); }]);
-  return apply(then, started, [
-    function (value) {
-      let json;
-      try { json = encode(value, "the result", 0, new Set_(), { left: MAX_RESULT }); }
-      catch (e) {
-        // A getter or Proxy trap that throws while the result is read: the result cannot become JSON.
-        const d = describe(e);
-        return failure(d.kind === "not_json" ? d : { kind: "not_json", name: "NotJson", message: "reading the result threw " + d.name + ": " + d.message });
-      }
-      return '{"ok":true,"json":' + stringify(json) + ',"logs":' + logsJson() + "}";
-    },
-    function (e) { return failure(describe(e)); }]);
-};
+globalThis.console = { log: capture(""), info: capture("info: "), warn: capture("warn: "), error: capture("error: "), debug: capture("debug: ") };
+return function drain() { return "[" + text + "]"; };
 })()`;
 }
 

@@ -7,9 +7,9 @@
  * cancelled is terminated and replaced, and only its own call gets an error.
  */
 import { Worker } from 'node:worker_threads';
-import type { RunLimits } from './limits.js';
+import { DEFAULT_RUN_LIMITS, type RunLimits } from './limits.js';
 import type { RunOutcome, RunRequest } from './outcome.js';
-import type { WorkerJob, WorkerReply } from './worker.js';
+import type { WorkerJob, WorkerRecycle, WorkerReply, WorkerStart } from './worker.js';
 
 /** What the registry sees of the sandbox. */
 export interface Sandbox extends AsyncDisposable {
@@ -33,6 +33,11 @@ export interface SandboxPoolOptions {
    * that keeps hitting its time limit can never take every worker from the other tools' calls.
    */
   readonly maxPerTool?: number;
+  /**
+   * The limits most runs will use: each worker builds its first sandbox with them before it reports ready
+   * (a run under other memory, stack or size limits builds its own). Default: DEFAULT_RUN_LIMITS.
+   */
+  readonly limits?: RunLimits;
   /** Receives what a worker prints (diagnostics from the WASM runtime); dropped by default. */
   readonly onWorkerOutput?: (text: string) => void;
 }
@@ -53,6 +58,8 @@ interface Slot {
   timer: NodeJS.Timeout | undefined;
   runs: number;
   dead: boolean;
+  /** The worker asked to be replaced while a job may already be on its way to it: replace after that job. */
+  retire: boolean;
 }
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
@@ -74,10 +81,15 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
   const slots: Slot[] = [];
   let nextId = 1;
   let closed = false;
+  // Where the next search for an idle worker starts: rotating it spreads back-to-back calls over the
+  // workers, so each finds one that has already built its next sandbox.
+  let nextSlot = 0;
+  let limits = options.limits ?? DEFAULT_RUN_LIMITS;
   const stats = { workersStarted: 0, workersReplaced: 0 };
 
   const spawn = (): Slot => {
     const worker = new Worker(WORKER_URL, {
+      workerData: { limits } satisfies WorkerStart,
       resourceLimits: { stackSizeMb: options.workerStackMb ?? 8 },
       // stdout carries JSON-RPC: nothing a worker prints may reach it. Emscripten prints "Aborted(...)" to
       // stderr when a runtime cannot be freed (the worker then replaces its module): route it to the log.
@@ -97,6 +109,7 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
       timer: undefined,
       runs: 0,
       dead: false,
+      retire: false,
     };
     slot.ready = new Promise<void>((resolve) => {
       const onFirst = (message: unknown): void => {
@@ -108,13 +121,20 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
       worker.on('message', onFirst);
       worker.once('exit', () => resolve());
     });
-    worker.on('message', (message: WorkerReply | { ready: true }) => {
-      if (!('id' in message)) return;
+    worker.on('message', (message: WorkerReply | WorkerRecycle | { ready: true }) => {
+      if (!('id' in message)) {
+        if ('recycle' in message) {
+          if (slot.job) slot.retire = true;
+          else replace(slot);
+          pump();
+        }
+        return;
+      }
       const job = slot.job;
       if (!job || job.id !== message.id) return;
       finish(slot, message.outcome);
       slot.runs++;
-      if (message.recycle || slot.runs >= recycleAfter) replace(slot);
+      if (message.recycle || slot.retire || slot.runs >= recycleAfter) replace(slot);
       pump();
     });
     worker.on('error', () => {
@@ -167,8 +187,10 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
 
   const pump = (): void => {
     if (closed) return;
-    for (const slot of slots) {
-      if (slot.job || slot.dead) continue;
+    for (let n = 0; n < slots.length; n++) {
+      const at = (nextSlot + n) % slots.length;
+      const slot = slots[at];
+      if (!slot || slot.job || slot.dead) continue;
       // Fairness: the oldest queued job whose tool is under its share of workers.
       const index = queue.findIndex((j) => (runningPerTool.get(j.request.entry) ?? 0) < maxPerTool);
       if (index === -1) return;
@@ -176,6 +198,8 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
       if (!job) return;
       runningPerTool.set(job.request.entry, (runningPerTool.get(job.request.entry) ?? 0) + 1);
       slot.job = job;
+      nextSlot = (at + 1) % slots.length;
+      limits = job.limits;
       if (job.signal) {
         job.onAbort = () =>
           failAndReplace(slot, 'cancelled', 'the call was cancelled by the client');

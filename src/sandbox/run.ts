@@ -2,9 +2,13 @@
  * Runs one request in a fresh QuickJS runtime and context, synchronously, on the calling thread. The worker
  * pool calls this inside a worker; nothing here knows about threads.
  *
+ * A sandbox can be prepared ahead of its request (`prepareSandbox`: runtime, context and encoder, no tool
+ * code) so the worker builds the next one while the host is busy answering; each sandbox still serves
+ * exactly one request and is then disposed.
+ *
  * Guarantees: a fresh runtime per run (nothing a run leaves behind is visible to the next), every handle
- * disposed before returning, and no exception for anything the guest does. It throws only for host faults
- * (a broken WASM module), after which the caller must discard the module.
+ * disposed, and no exception for anything the guest does. It throws only for host faults (a broken WASM
+ * module), after which the caller must discard the module.
  */
 import {
   shouldInterruptAfterDeadline,
@@ -14,11 +18,15 @@ import {
   type QuickJSWASMModule,
 } from 'quickjs-emscripten';
 import {
-  buildDriverScript,
+  buildConsoleScript,
+  buildEncoderScript,
   buildToolScript,
-  DRIVER_FILE_NAME,
-  MAX_ERROR_CHARS,
+  CONSOLE_FILE_NAME,
+  ENCODER_FILE_NAME,
   GUEST_TOOL_FILE_NAME,
+  MAX_ERROR_CHARS,
+  NOT_JSON_NAME,
+  usesConsole,
 } from './guest-driver.js';
 import { jsonDepth } from '../json-depth.js';
 import type { RunLimits } from './limits.js';
@@ -30,138 +38,322 @@ export interface RunReport {
   /**
    * False when disposing the runtime failed. QuickJS can leave objects alive after an interrupted job
    * queue or an out-of-memory unwind, and JS_FreeRuntime then aborts the whole WASM module; the caller
-   * must discard the module (the worker asks the pool to replace it). The outcome is still correct.
+   * must discard the module (the worker replaces it). The outcome is still correct.
    */
   readonly moduleHealthy: boolean;
 }
 
-/** Runs `request` under `limits` with the module's fresh runtime. Never throws for guest behaviour. */
+/** A fresh runtime and context, with the encoder in place and no tool code yet. Serves one request. */
+export interface FreshSandbox {
+  /** The limits it was built with; all but `timeoutMs` are fixed at preparation (see `fitsLimits`). */
+  readonly limits: RunLimits;
+  /** Runs `request` within `timeoutMs`; call at most once. Never throws for guest behaviour. */
+  run(request: RunRequest, timeoutMs: number, now?: () => number): RunOutcome;
+  /** Frees everything; false when QuickJS could not free the runtime (discard the module). */
+  dispose(): boolean;
+}
+
+/** Runs `request` under `limits` in a sandbox of its own and disposes it. Never throws for guest behaviour. */
 export function runInQuickJS(
   module: QuickJSWASMModule,
   request: RunRequest,
   limits: RunLimits,
   now: () => number = Date.now,
 ): RunReport {
-  const deadline = now() + limits.timeoutMs;
-  const runtime = module.newRuntime({
-    memoryLimitBytes: limits.memoryLimitBytes,
-    maxStackSizeBytes: limits.maxStackSizeBytes,
-    interruptHandler: shouldInterruptAfterDeadline(deadline),
-  });
-  let healthy = true;
+  const sandbox = prepareSandbox(module, limits);
   let outcome: RunOutcome;
+  let healthy = false;
   try {
-    const context = runtime.newContext();
-    try {
-      outcome = runInContext(runtime, context, request, limits, () => now() >= deadline);
-    } finally {
-      try {
-        context.dispose();
-      } catch {
-        healthy = false;
-      }
-    }
+    outcome = sandbox.run(request, limits.timeoutMs, now);
   } finally {
-    if (healthy) {
-      try {
-        runtime.dispose();
-      } catch {
-        healthy = false;
-      }
-    }
+    healthy = sandbox.dispose();
   }
   return { outcome, moduleHealthy: healthy };
 }
 
-function runInContext(
-  runtime: QuickJSRuntime,
-  context: QuickJSContext,
-  request: RunRequest,
-  limits: RunLimits,
-  timedOut: () => boolean,
-): RunOutcome {
-  const fail = (error: QuickJSHandle): RunOutcome =>
-    failureFromGuestError(context, error, timedOut());
-  // The driver goes first: it captures intrinsics before tool code can touch them (see guest-driver.ts).
-  const driver = context.evalCode(buildDriverScript(limits), DRIVER_FILE_NAME);
-  if (driver.error) {
-    using error = driver.error;
-    return fail(error);
-  }
-  using runner = driver.value;
-  const tool = context.evalCode(buildToolScript(request.code, request.entry), GUEST_TOOL_FILE_NAME);
-  if (tool.error) {
-    using error = tool.error;
-    return fail(error);
-  }
-  using entry = tool.value;
-  using input = context.newString(request.inputJson);
-  const called = context.callFunction(runner, context.undefined, entry, input);
-  if (called.error) {
-    using error = called.error;
-    return fail(error);
-  }
-  using promise = called.value;
-
-  // Drive the job queue until the run's promise settles. executePendingJobs reports success even when it
-  // was interrupted, so the promise's own state decides, and the clock decides between "still running"
-  // and "out of time".
-  for (;;) {
-    const jobs = runtime.executePendingJobs();
-    if (jobs.error) {
-      using error = jobs.error;
-      return fail(error);
+/**
+ * Builds a sandbox for one request under `limits`: a fresh runtime with the memory and stack limits, a fresh
+ * context, the encoder evaluated and the intrinsics the host calls captured, all before any tool code.
+ * Throws only for a host fault (the module is broken).
+ */
+export function prepareSandbox(module: QuickJSWASMModule, limits: RunLimits): FreshSandbox {
+  const runtime = module.newRuntime({
+    memoryLimitBytes: limits.memoryLimitBytes,
+    maxStackSizeBytes: limits.maxStackSizeBytes,
+  });
+  const owned: QuickJSHandle[] = [];
+  let context: QuickJSContext | undefined;
+  try {
+    context = runtime.newContext();
+    const encoder = context.evalCode(buildEncoderScript(limits), ENCODER_FILE_NAME);
+    if (encoder.error) {
+      encoder.error.dispose();
+      throw new Error('the sandbox encoder failed to evaluate');
     }
-    const state = context.getPromiseState(promise);
-    if (state.type === 'fulfilled') {
-      // The runner always returns a promise; anything else means the guest subverted the driver. The
-      // state then holds the very same handle as `promise`, which must not be disposed twice.
-      if (state.notAPromise) return TAMPERED;
-      using value = state.value;
-      const outcome = readEnvelope(context, value, limits);
-      // An interrupt can surface inside the guest as an odd error its handlers then report; past the
-      // deadline, any failure is the time limit.
-      return !outcome.ok && timedOut() ? timeoutOutcome(outcome.logs) : outcome;
+    using functions = encoder.value;
+    // Own elements of a fresh array literal: reading them runs no guest code.
+    const encode = context.getProp(functions, 0);
+    owned.push(encode);
+    const describe = context.getProp(functions, 1);
+    owned.push(describe);
+    using json = context.getProp(context.global, 'JSON');
+    const parse = context.getProp(json, 'parse');
+    owned.push(parse);
+    return new QuickJSSandbox(runtime, context, limits, { encode, describe, parse }, owned);
+  } catch (error) {
+    for (const handle of owned) handle.dispose();
+    context?.dispose();
+    runtime.dispose();
+    throw error;
+  }
+}
+
+/** Whether a sandbox prepared under `prepared` can serve a run under `wanted` (the timeout is per run). */
+export function fitsLimits(prepared: RunLimits, wanted: RunLimits): boolean {
+  return (
+    prepared.memoryLimitBytes === wanted.memoryLimitBytes &&
+    prepared.maxStackSizeBytes === wanted.maxStackSizeBytes &&
+    prepared.maxResultBytes === wanted.maxResultBytes &&
+    prepared.maxConsoleBytes === wanted.maxConsoleBytes &&
+    prepared.maxJsonDepth === wanted.maxJsonDepth
+  );
+}
+
+/** Intrinsics captured before tool code runs: the tool may replace the globals, never these handles. */
+interface Captured {
+  readonly encode: QuickJSHandle;
+  readonly describe: QuickJSHandle;
+  readonly parse: QuickJSHandle;
+}
+
+class QuickJSSandbox implements FreshSandbox {
+  readonly limits: RunLimits;
+  private readonly runtime: QuickJSRuntime;
+  private readonly context: QuickJSContext;
+  private readonly captured: Captured;
+  private readonly owned: readonly QuickJSHandle[];
+  private used = false;
+  /** The run's deadline (Date.now() time), once `run` has started. */
+  private deadline = 0;
+
+  constructor(
+    runtime: QuickJSRuntime,
+    context: QuickJSContext,
+    limits: RunLimits,
+    captured: Captured,
+    owned: readonly QuickJSHandle[],
+  ) {
+    this.runtime = runtime;
+    this.context = context;
+    this.limits = limits;
+    this.captured = captured;
+    this.owned = owned;
+  }
+
+  run(request: RunRequest, timeoutMs: number, now: () => number = Date.now): RunOutcome {
+    if (this.used) throw new Error('a sandbox serves one request');
+    this.used = true;
+    const deadline = now() + timeoutMs;
+    this.deadline = deadline;
+    this.runtime.setInterruptHandler(shouldInterruptAfterDeadline(deadline));
+    const timedOut = (): boolean => now() >= deadline;
+    let drain: QuickJSHandle | undefined;
+    let outcome: RunOutcome;
+    try {
+      if (usesConsole(request.code)) {
+        const installed = this.context.evalCode(buildConsoleScript(this.limits), CONSOLE_FILE_NAME);
+        if (installed.error) {
+          using error = installed.error;
+          return this.failure(error, timedOut());
+        }
+        drain = installed.value;
+      }
+      outcome = this.runTool(request, timedOut);
+      if (drain === undefined) return outcome;
+      return { ...outcome, logs: this.readLogs(drain) };
+    } finally {
+      drain?.dispose();
+    }
+  }
+
+  dispose(): boolean {
+    let healthy = true;
+    try {
+      for (const handle of this.owned) handle.dispose();
+      this.context.dispose();
+    } catch {
+      healthy = false;
+    }
+    if (healthy) {
+      try {
+        this.runtime.dispose();
+      } catch {
+        healthy = false;
+      }
+    }
+    return healthy;
+  }
+
+  private runTool(request: RunRequest, timedOut: () => boolean): RunOutcome {
+    const { context, runtime, captured } = this;
+    const tool = context.evalCode(
+      buildToolScript(request.code, request.entry),
+      GUEST_TOOL_FILE_NAME,
+    );
+    if (tool.error) {
+      using error = tool.error;
+      return this.failure(error, timedOut());
+    }
+    using entry = tool.value;
+    using inputText = context.newString(request.inputJson);
+    const parsed = context.callFunction(captured.parse, context.undefined, inputText);
+    if (parsed.error) {
+      using error = parsed.error;
+      return this.failure(error, timedOut());
+    }
+    using input = parsed.value;
+    const called = context.callFunction(entry, context.undefined, input);
+    if (called.error) {
+      using error = called.error;
+      return this.failure(error, timedOut());
+    }
+    using returned = called.value;
+
+    // An async tool returns a promise: drive the job queue until it settles. executePendingJobs reports
+    // success even when it was interrupted, so the promise's own state decides, and the clock decides
+    // between "still running" and "out of time". Reading the state runs no guest code.
+    let state = context.getPromiseState(returned);
+    while (state.type === 'pending') {
+      const jobs = runtime.executePendingJobs();
+      if (jobs.error) {
+        using error = jobs.error;
+        return this.failure(error, timedOut());
+      }
+      state = context.getPromiseState(returned);
+      if (state.type !== 'pending') break;
+      if (timedOut()) return timeoutOutcome([]);
+      if (!runtime.hasPendingJob()) {
+        // There are no timers or I/O in the sandbox: with an empty job queue nothing can ever settle it.
+        return {
+          ok: false,
+          kind: 'timeout',
+          message:
+            'the tool returned a promise that can never settle (the sandbox has no timers or I/O; every await must resolve from computation)',
+          logs: [],
+        };
+      }
     }
     if (state.type === 'rejected') {
       using error = state.error;
-      return fail(error);
+      return this.failure(error, timedOut());
     }
-    if (timedOut()) return timeoutOutcome([]);
-    if (!runtime.hasPendingJob()) {
-      // There are no timers or I/O in the sandbox: with an empty job queue nothing can ever settle it.
-      return {
-        ok: false,
-        kind: 'timeout',
-        message:
-          'the tool returned a promise that can never settle (the sandbox has no timers or I/O; every await must resolve from computation)',
-        logs: [],
-      };
+    // For a value that is not a promise the state holds the very same handle as `returned`: not ours to dispose.
+    const value = state.value;
+    try {
+      return this.encode(value, timedOut);
+    } finally {
+      if (!state.notAPromise) value.dispose();
     }
   }
+
+  private encode(value: QuickJSHandle, timedOut: () => boolean): RunOutcome {
+    const { context } = this;
+    const encoded = context.callFunction(this.captured.encode, context.undefined, value);
+    if (encoded.error) {
+      using error = encoded.error;
+      return this.failure(error, timedOut());
+    }
+    using text = encoded.value;
+    if (context.typeof(text) !== 'string') return TAMPERED;
+    return acceptResultJson(context.getString(text), this.limits);
+  }
+
+  /** The console lines so far, re-capped on the host; none if the drain fails (its own limits hit). */
+  private readLogs(drain: QuickJSHandle): string[] {
+    const { context } = this;
+    // A run that timed out still keeps what it logged: the drain only joins strings it built.
+    this.extendBudget();
+    const drained = context.callFunction(drain, context.undefined);
+    if (drained.error) {
+      drained.error.dispose();
+      return [];
+    }
+    using text = drained.value;
+    if (context.typeof(text) !== 'string') return [];
+    const raw = context.getString(text);
+    if (raw.length > 2 * this.limits.maxConsoleBytes + 1024) return [];
+    try {
+      const lines: unknown = JSON.parse(raw);
+      return capLogs(Array.isArray(lines) ? lines : [], this.limits.maxConsoleBytes);
+    } catch {
+      return [];
+    }
+  }
+
+  /**
+   * After the tool has run, the host's own reads (describe, drain) get what is left of the run's time, and
+   * at least GRACE_MS: a run stopped at its deadline still has its error and logs read.
+   */
+  private extendBudget(): void {
+    this.runtime.setInterruptHandler(
+      shouldInterruptAfterDeadline(Math.max(this.deadline, Date.now() + GRACE_MS)),
+    );
+  }
+
+  /** Turns a guest exception into a failure; `timedOut` is read before anything else runs. */
+  private failure(error: QuickJSHandle, timedOut: boolean): RunOutcome {
+    const { name, message } = this.describe(error);
+    // Reading the thrown value ran out of time (a getter that never returns): the run's time limit.
+    const kind = classify(name, message, timedOut || Date.now() >= this.deadline);
+    if (kind === 'threw' && name === NOT_JSON_NAME)
+      return { ok: false, kind: 'not_json', message, logs: [] };
+    return { ok: false, kind, message: describeFailure(kind, name, message), logs: [] };
+  }
+
+  /**
+   * Reads a thrown value's name and message with the guest's own `describe`, within what is left of the
+   * run's time: getters and Proxy traps on the thrown value run inside the sandbox, never on the host. If
+   * that fails too (memory or time), only what reading the handle can tell without running guest code.
+   */
+  private describe(error: QuickJSHandle): { name: string; message: string } {
+    const { context } = this;
+    this.extendBudget();
+    const described = context.callFunction(this.captured.describe, context.undefined, error);
+    if (described.error) {
+      described.error.dispose();
+      return describeWithoutGuestCode(context, error);
+    }
+    using text = described.value;
+    if (context.typeof(text) === 'string') {
+      try {
+        const pair: unknown = JSON.parse(context.getString(text));
+        if (Array.isArray(pair) && typeof pair[0] === 'string' && typeof pair[1] === 'string') {
+          return { name: capText(pair[0], 200), message: capText(pair[1], MAX_ERROR_CHARS) };
+        }
+      } catch {
+        // fall through: the guest's describe was subverted
+      }
+    }
+    return describeWithoutGuestCode(context, error);
+  }
 }
+
+/** How long the host's reads of a finished run may take when the run's own time is spent. */
+const GRACE_MS = 20;
 
 const TAMPERED: RunOutcome = {
   ok: false,
   kind: 'not_json',
-  message: 'the tool interfered with the result envelope',
+  message: 'the tool interfered with the result encoding',
   logs: [],
 };
 
-/** The driver resolves to a JSON envelope string; anything else means the guest tampered with it. */
-function readEnvelope(
-  context: QuickJSContext,
-  value: QuickJSHandle,
-  limits: RunLimits,
-): RunOutcome {
-  if (context.typeof(value) !== 'string') return TAMPERED;
-  const text = context.getString(value);
-  // The envelope holds the result, the logs and an error text, each capped in the guest; allow for JSON
-  // escaping, and refuse anything bigger outright rather than parse it.
-  if (
-    text.length >
-    2 * (limits.maxResultBytes + limits.maxConsoleBytes) + 4 * MAX_ERROR_CHARS + 1024
-  ) {
+/**
+ * Checks the encoder's JSON text on the host side and re-applies the caps: the guest could have subverted
+ * its encoder, so nothing it hands back is trusted beyond being a string.
+ */
+export function acceptResultJson(json: string, limits: RunLimits): RunOutcome {
+  if (json.length > limits.maxResultBytes) {
     return {
       ok: false,
       kind: 'not_json',
@@ -169,57 +361,23 @@ function readEnvelope(
       logs: [],
     };
   }
-  let envelope: unknown;
+  let value: unknown;
   try {
-    envelope = JSON.parse(text);
+    value = JSON.parse(json);
   } catch {
     return TAMPERED;
   }
-  return parseEnvelope(envelope, limits);
-}
-
-/**
- * Validates the envelope on the host side and re-applies every cap: the guest could have subverted its
- * own driver, so nothing in the envelope is trusted beyond its shape.
- */
-export function parseEnvelope(envelope: unknown, limits: RunLimits): RunOutcome {
-  if (typeof envelope !== 'object' || envelope === null) return TAMPERED;
-  const e = envelope as Record<string, unknown>;
-  const logs = capLogs(Array.isArray(e['logs']) ? e['logs'] : [], limits.maxConsoleBytes);
-  if (e['ok'] === true && typeof e['json'] === 'string') {
-    const json = e['json'];
-    if (json.length > limits.maxResultBytes) {
-      return {
-        ok: false,
-        kind: 'not_json',
-        message: `the result is over the ${limits.maxResultBytes}-character limit`,
-        logs,
-      };
-    }
-    let value: unknown;
-    try {
-      value = JSON.parse(json);
-    } catch {
-      return { ...TAMPERED, logs };
-    }
-    // The driver caps depth, but a subverted driver could hand back anything: check again, iteratively.
-    if (jsonDepth(value, limits.maxJsonDepth) > limits.maxJsonDepth) {
-      return {
-        ok: false,
-        kind: 'not_json',
-        message: `the result nests deeper than ${limits.maxJsonDepth} levels`,
-        logs,
-      };
-    }
-    return { ok: true, json, logs };
+  // The encoder caps depth, but a subverted one could hand back anything: check again, iteratively.
+  if (jsonDepth(value, limits.maxJsonDepth) > limits.maxJsonDepth) {
+    return {
+      ok: false,
+      kind: 'not_json',
+      message: `the result nests deeper than ${limits.maxJsonDepth} levels`,
+      logs: [],
+    };
   }
-  const name = capText(typeof e['name'] === 'string' ? e['name'] : 'Error', 200);
-  const message = capText(typeof e['message'] === 'string' ? e['message'] : '', MAX_ERROR_CHARS);
-  if (e['kind'] === 'not_json') return { ok: false, kind: 'not_json', message, logs };
-  const kind = classify(name, message, false);
-  return { ok: false, kind, message: describeFailure(kind, name, message), logs };
+  return { ok: true, json, logs: [] };
 }
-
 function capText(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}… (truncated)` : text;
 }
@@ -240,55 +398,24 @@ function capLogs(lines: readonly unknown[], maxBytes: number): string[] {
 }
 
 /**
- * Reads a guest exception without running guest code and without `dump` (which can dispose handles it
- * was given, e.g. a thrown Promise): only `name` and `message` of an object, or the primitive itself.
+ * Reads a guest exception without running guest code: the primitive itself, or for an object only whether
+ * it is null (QuickJS throws null when it cannot even allocate an error object).
  */
-function failureFromGuestError(
+function describeWithoutGuestCode(
   context: QuickJSContext,
   error: QuickJSHandle,
-  timedOut: boolean,
-): RunOutcome {
-  let name = 'Error';
-  let message = '';
+): { name: string; message: string } {
   try {
     const type = context.typeof(error);
-    if (type === 'object' || type === 'function') {
-      const read = (key: string): string | undefined => {
-        const property = context.getProp(error, key);
-        try {
-          return context.typeof(property) === 'string' ? context.getString(property) : undefined;
-        } finally {
-          property.dispose();
-        }
-      };
-      const n = read('name');
-      const m = read('message');
-      if (n === undefined && m === undefined) {
-        // null (QuickJS throws it when even the error object cannot be allocated) or a plain object.
-        name = 'object';
-        message =
-          context.typeof(error) === 'object' && isNull(context, error) ? 'null' : '[object]';
-      } else {
-        name = n ?? 'Error';
-        message = m ?? '';
-      }
-    } else {
-      name = type;
-      message =
-        type === 'string'
-          ? context.getString(error)
-          : type === 'number'
-            ? String(context.getNumber(error))
-            : type;
-    }
+    if (type === 'object')
+      return { name: 'object', message: isNull(context, error) ? 'null' : '[object]' };
+    if (type === 'string')
+      return { name: type, message: capText(context.getString(error), MAX_ERROR_CHARS) };
+    if (type === 'number') return { name: type, message: String(context.getNumber(error)) };
+    return { name: type, message: type };
   } catch {
-    // Reading the error ran out of memory or time itself: the classification below still applies.
-    message = '';
+    return { name: 'Error', message: '' };
   }
-  name = capText(name, 200);
-  message = capText(message, MAX_ERROR_CHARS);
-  const kind = classify(name, message, timedOut);
-  return { ok: false, kind, message: describeFailure(kind, name, message), logs: [] };
 }
 
 function isNull(context: QuickJSContext, handle: QuickJSHandle): boolean {

@@ -4,11 +4,16 @@
  * guest that somehow ignores the interrupt can be killed with `worker.terminate()` without touching the
  * server (the pool's backstop).
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { newQuickJSWASMModule, type QuickJSWASMModule } from 'quickjs-emscripten';
 import type { RunLimits } from './limits.js';
 import type { RunOutcome, RunRequest } from './outcome.js';
-import { runInQuickJS } from './run.js';
+import { fitsLimits, prepareSandbox, type FreshSandbox } from './run.js';
+
+/** What the pool passes a worker at start: the limits most runs will use, to build the first sandbox. */
+export interface WorkerStart {
+  readonly limits: RunLimits;
+}
 
 /** Message from the pool to a worker. */
 export interface WorkerJob {
@@ -24,28 +29,45 @@ export interface WorkerReply {
   readonly recycle: boolean;
 }
 
+/** Sent on its own when the worker learns after a reply that it should be replaced. */
+export interface WorkerRecycle {
+  readonly recycle: true;
+}
+
 const port = parentPort;
 if (port) {
   let module: QuickJSWASMModule | undefined;
+  // The next run's sandbox, built while the worker would otherwise sit idle: a fresh runtime and context
+  // with the encoder in place and no tool code. It serves one run, like any other.
+  let spare: FreshSandbox | undefined;
   let chain = Promise.resolve();
+
+  const take = (loaded: QuickJSWASMModule, limits: RunLimits): FreshSandbox => {
+    const ready = spare;
+    spare = undefined;
+    if (ready && fitsLimits(ready.limits, limits)) return ready;
+    ready?.dispose();
+    return prepareSandbox(loaded, limits);
+  };
+
   port.on('message', (job: WorkerJob) => {
     // Jobs arrive one at a time from the pool; the chain only guards module loading.
     chain = chain.then(async () => {
-      module ??= await newQuickJSWASMModule();
+      const loaded = (module ??= await newQuickJSWASMModule());
+      let sandbox: FreshSandbox | undefined;
       let reply: WorkerReply;
       try {
-        const { outcome, moduleHealthy } = runInQuickJS(module, job.request, job.limits);
-        if (!moduleHealthy) module = undefined;
-        // A memory-limit hit leaves the WASM heap grown for good (it never shrinks), and an unhealthy module
-        // is gone: ask to be replaced so a long-running server's memory stays flat.
-        reply = {
-          id: job.id,
-          outcome,
-          recycle: !moduleHealthy || (!outcome.ok && outcome.kind === 'memory'),
-        };
+        sandbox = take(loaded, job.limits);
+        const outcome = sandbox.run(job.request, job.limits.timeoutMs);
+        // A memory-limit hit leaves the WASM heap grown for good (it never shrinks): ask to be replaced so
+        // a long-running server's memory stays flat.
+        reply = { id: job.id, outcome, recycle: !outcome.ok && outcome.kind === 'memory' };
       } catch (error) {
-        // A host fault inside the module (host stack overflow, WASM trap): the module may be corrupt.
+        // A host fault inside the module (host stack overflow, WASM trap): the module may be corrupt and
+        // nothing in it is touched again.
         module = undefined;
+        sandbox = undefined;
+        spare = undefined;
         reply = {
           id: job.id,
           outcome: {
@@ -61,12 +83,33 @@ if (port) {
         };
       }
       port.postMessage(reply);
+      if (reply.recycle) return;
+      // The answer is on its way: free this run's sandbox and build the next one off the call's path.
+      if (sandbox && !sandbox.dispose()) {
+        // QuickJS could not free the runtime (see RunReport.moduleHealthy): drop the module and have the
+        // pool replace this worker when it is idle.
+        module = undefined;
+        port.postMessage({ recycle: true } satisfies WorkerRecycle);
+        return;
+      }
+      try {
+        spare = prepareSandbox(loaded, job.limits);
+      } catch {
+        module = undefined;
+      }
     });
   });
-  // Load the module before announcing readiness, so the first real run does not pay for it.
+  // Load the module and build the first sandbox before announcing readiness, so the first real run does
+  // not pay for either.
+  const start = workerData as WorkerStart;
   void newQuickJSWASMModule().then(
     (loaded) => {
       module ??= loaded;
+      try {
+        spare ??= prepareSandbox(loaded, start.limits);
+      } catch {
+        module = undefined;
+      }
       port.postMessage({ ready: true });
     },
     () => port.postMessage({ ready: true }),

@@ -21,6 +21,7 @@ import { createCompilerService } from '../compiler/service.js';
 import type { Config } from '../config.js';
 import { ToolsmithError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { runLimitsOf } from '../registry/limits.js';
 import { ToolRegistry } from '../registry/registry.js';
 import { createSandboxPool, type Sandbox } from '../sandbox/pool.js';
 import { openKeyvStore } from '../store/keyv-store.js';
@@ -62,6 +63,7 @@ export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
     }));
   const sandbox = createSandboxPool({
     size: config.poolSize,
+    limits: runLimitsOf(config.limits),
     onWorkerOutput: (text) => logger.debug(`sandbox worker: ${text}`),
   });
   const compiler = createCompilerService();

@@ -57,27 +57,20 @@ export function ${name}(input: { n: number }): number { return input.n; }`,
     tests: [{ input: { n: 0 }, expected: 0 }],
   });
 
-  it('a Promise species that returns a non-promise fails the tests, without crashing a worker', async () => {
+  // Since the host settles promises through QuickJS's promise state and reads the result with its own
+  // encoder, a species hijack has nothing to act on: the tool simply works, and the forged text it tried to
+  // pass off as an envelope never runs.
+  it('a Promise species that returns a non-promise changes nothing, without crashing a worker', async () => {
     const before = app.toolsmith.sandbox.stats.workersReplaced;
     const result = await app.call('create_tool', speciesTool('species_plain', 'return {};'));
-    assert.equal(result.isError, true);
-    // QuickJS itself refuses the fake promise ("Promise object expected"): a guest error, nothing more.
-    assert.match(
-      textOf(result),
-      /refused at stage "tests"[\s\S]*(not JSON|interfered|Promise object expected)/,
-    );
+    assert.equal(result.isError, undefined, textOf(result));
+    assert.equal(textOf(await app.call('species_plain', { n: 7 })), '7');
     assert.equal(app.toolsmith.sandbox.stats.workersReplaced, before, 'no worker was replaced');
     await healthy();
   });
 
-  it('a forged envelope with a 200,000-deep result is refused by the host depth check', async () => {
-    const forged = `const deep = "[".repeat(200000) + "]".repeat(200000);
-return RealPromise.resolve('{"ok":true,"json":' + JSON.stringify(deep) + ',"logs":[]}');`;
-    const result = await app.call('create_tool', speciesTool('forge_deep', forged));
-    assert.equal(result.isError, true);
-    assert.match(textOf(result), /refused at stage "tests"[\s\S]*nests deeper than 64 levels/);
-    await healthy();
-  });
+  // The host's own depth and size checks on the encoder's text (the second line of defence behind the
+  // encoder, which no longer lives where a tool can reach it) are unit-tested in test/sandbox/run.test.ts.
 
   it('a plain Error mentioning memory or stack is the tool throwing, not a limit', async () => {
     for (const [name, message] of [

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { newQuickJSWASMModule, type QuickJSWASMModule } from 'quickjs-emscripten';
 import { DEFAULT_RUN_LIMITS } from '../../src/sandbox/limits.js';
-import { runInQuickJS } from '../../src/sandbox/run.js';
+import { acceptResultJson, runInQuickJS } from '../../src/sandbox/run.js';
 
 const LIMITS = {
   ...DEFAULT_RUN_LIMITS,
@@ -143,6 +143,51 @@ describe('runInQuickJS: one fresh runtime per run, no exceptions for guest behav
       'JSON.stringify = () => "{\\"ok\\":true,\\"json\\":\\"1\\"}"; return 2;',
     );
     assert.deepEqual(outcome, { ok: true, json: '2', logs: [] });
+  });
+  it('the host re-checks the encoder text: size, JSON syntax and depth', () => {
+    const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+    const tooDeep = acceptResultJson(deep, { ...LIMITS, maxResultBytes: 1_000_000 });
+    assert.ok(!tooDeep.ok);
+    assert.match(tooDeep.message, /nests deeper than 64 levels/);
+    const tooBig = acceptResultJson(JSON.stringify('x'.repeat(100)), {
+      ...LIMITS,
+      maxResultBytes: 50,
+    });
+    assert.ok(!tooBig.ok);
+    assert.match(tooBig.message, /over the 50-character limit/);
+    const notJson = acceptResultJson('{"a":', LIMITS);
+    assert.ok(!notJson.ok);
+    assert.equal(notJson.kind, 'not_json');
+    assert.deepEqual(acceptResultJson('{"a":[1]}', LIMITS), {
+      ok: true,
+      json: '{"a":[1]}',
+      logs: [],
+    });
+  });
+  it('keeps the console lines of a run that threw or timed out', async () => {
+    const threw = await run('console.log("before"); throw new Error("boom");');
+    assert.ok(!threw.ok);
+    assert.deepEqual(threw.logs, ['before']);
+    const timedOut = await run('console.log("spinning"); for (;;) {}');
+    assert.ok(!timedOut.ok);
+    assert.equal(timedOut.kind, 'timeout');
+    assert.deepEqual(timedOut.logs, ['spinning']);
+  });
+  it('compiles the console only for tools that name it', async () => {
+    assert.deepEqual(await run('return typeof globalThis["con" + "sole"];'), {
+      ok: true,
+      json: '"undefined"',
+      logs: [],
+    });
+    assert.deepEqual(await run('return typeof console;'), { ok: true, json: '"object"', logs: [] });
+  });
+  it('reads what a tool throws inside the sandbox: plain objects as JSON, primitives as text', async () => {
+    const object = await run('throw { code: 42 };');
+    assert.ok(!object.ok);
+    assert.match(object.message, /\{"code":42\}/);
+    const text = await run('throw "plain text";');
+    assert.ok(!text.ok);
+    assert.match(text.message, /plain text/);
   });
   after(() => undefined);
 });

@@ -13,6 +13,7 @@ import {
   attack,
   createGuarded,
   createTool,
+  excerpt,
   openApp,
   PING,
   valueOf,
@@ -174,6 +175,7 @@ describe('security: sandbox escapes', () => {
       [],
       `${REACH_FUNCTION}
   const g = F('return this')();
+  console.log('the console is installed for tools that use it');
   return Object.getOwnPropertyNames(g).concat(Object.getOwnPropertySymbols(g).map(String));`,
     );
     const names = valueOf(await attack(app, 'esc_globals')) as string[];
@@ -325,13 +327,15 @@ describe('security: sandbox escapes', () => {
     await assertHealthy(app);
   });
 
-  it('a Promise[Symbol.species] booby trap set at load time only breaks the tool itself (refused at tests)', async () => {
+  it('a Promise[Symbol.species] booby trap set at load time finds no promise machinery of the host to hijack', async () => {
+    // The host settles a tool's promise through QuickJS's own promise state, never through then/species.
     const prelude = `Object.defineProperty(Promise, Symbol.species, { get() { return function () { throw new Error('species hijack'); }; } });`;
-    const source = `${prelude}\nexport function esc_species(input: { mode: string }): string { return input.mode; }`;
+    const source = `${prelude}\nexport async function esc_species(input: { mode: string }): Promise<string> { await null; return input.mode; }`;
     const result = await createTool(app, 'esc_species', source, [
       { input: { mode: 'test' }, expected: 'test' },
     ]);
-    assertRefused(result, 'tests', /threw "species hijack"/);
+    assert.equal(result.isError, undefined, excerpt(result));
+    assert.equal(valueOf(await app.call('esc_species', { mode: 'attack' })), 'attack');
     await assertHealthy(app);
   });
 

@@ -103,18 +103,6 @@ describe('security: non-JSON and booby-trapped results', () => {
       pattern: /nests deeper than 64 levels/,
     },
     {
-      title: 'an object with an own toJSON method',
-      name: 'res_tojson_own',
-      attack: "return { secret: 1, toJSON() { return 'forged'; } };",
-      pattern: /result\.toJSON is a function/,
-    },
-    {
-      title: 'an object whose prototype carries toJSON',
-      name: 'res_tojson_proto',
-      attack: "return Object.create({ toJSON() { return 'forged'; } });",
-      pattern: /not a plain object/,
-    },
-    {
       title: 'a getter that throws',
       name: 'res_getter_throws',
       attack: "return { get x(): number { throw new Error('getter boom'); } };",
@@ -127,7 +115,7 @@ describe('security: non-JSON and booby-trapped results', () => {
     getPrototypeOf: () => Object.prototype,
     ownKeys: () => ['a'],
     getOwnPropertyDescriptor: () => ({ value: 1, enumerable: true, configurable: true }),
-    get: (_t, key) => (key === 'then' ? undefined : () => 'smuggled'),
+    get: (_t, key) => (key === 'toJSON' ? undefined : () => 'smuggled'),
   });`,
       pattern: /result\.a is a function/,
     },
@@ -186,7 +174,57 @@ describe('security: non-JSON and booby-trapped results', () => {
     await assertHealthy(app);
   });
 
-  it('treats a result Proxy posing as a never-resolving thenable as a promise that never settles', async () => {
+  // toJSON applies as in JSON.stringify: whatever it returns is the tool's own result, encoded and checked
+  // like any other (it can reshape only its own answer; nothing reaches the host but JSON text).
+  for (const c of [
+    {
+      title: 'an own toJSON method',
+      name: 'res_tojson_own',
+      attack: "return { secret: 1, toJSON() { return 'forged'; } };",
+      value: 'forged',
+    },
+    {
+      title: 'a toJSON on the prototype',
+      name: 'res_tojson_proto',
+      attack: "return Object.create({ toJSON() { return 'forged'; } });",
+      value: 'forged',
+    },
+    {
+      title: 'a Proxy whose every property is a toJSON-like function',
+      name: 'res_proxy_tojson',
+      attack: "return new Proxy({}, { get: () => () => 'smuggled' });",
+      value: 'smuggled',
+    },
+    {
+      title: 'a toJSON that returns something JSON cannot carry',
+      name: 'res_tojson_fn',
+      attack: 'return { toJSON: () => () => 1 };',
+      value: undefined,
+    },
+  ]) {
+    it(`applies ${c.title} as JSON does, and still refuses what JSON cannot carry`, async () => {
+      await createGuarded(app, c.name, 'unknown', '1', 1, c.attack);
+      const result = await attack(app, c.name);
+      if (c.value === undefined) assertRunFailure(result, 'not_json', /result is a function/);
+      else assert.deepEqual(valueOf(result), c.value);
+      await assertHealthy(app);
+    });
+  }
+
+  it('answers a synchronous tool returning a thenable Proxy with the Proxy as data (it is not a promise)', async () => {
+    await createGuarded(
+      app,
+      'res_thenable_sync',
+      'unknown',
+      '1',
+      1,
+      "return new Proxy({}, { get: (_t, key) => (key === 'then' ? () => undefined : 1) });",
+    );
+    assert.deepEqual(valueOf(await attack(app, 'res_thenable_sync')), {});
+    await assertHealthy(app);
+  });
+
+  it('treats an async result Proxy posing as a never-resolving thenable as a promise that never settles', async () => {
     await createGuarded(
       app,
       'res_thenable',
@@ -194,6 +232,7 @@ describe('security: non-JSON and booby-trapped results', () => {
       '1',
       1,
       "return new Proxy({}, { get: (_t, key) => (key === 'then' ? () => undefined : 1) });",
+      { async: true },
     );
     assertRunFailure(await attack(app, 'res_thenable'), 'timeout', /never settle/);
     await assertHealthy(app);
