@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import ts from 'typescript';
+import { ts } from '../src/compiler/typescript.js';
 import { VERSION } from '../src/version.js';
 import {
   figure1,

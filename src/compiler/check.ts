@@ -2,7 +2,8 @@
  * Stage `typecheck`: checks the source against ES-only libs (no DOM, no Node) with strict options, reusing
  * parsed lib files across checks (see host.ts). Returns the checker for the schema stage.
  */
-import ts from 'typescript';
+import type * as TS from 'typescript';
+import { ts } from './typescript.js';
 import { ok, refuse, type Diagnostic, type Result } from '../errors.js';
 import { CHECK_OPTIONS, LibCache, SANDBOX_GLOBALS_FILE_NAME, TOOL_FILE_NAME } from './host.js';
 import { positionOf } from './parse.js';
@@ -11,7 +12,7 @@ import { positionOf } from './parse.js';
 const MAX_REPORTED = 20;
 
 /** Type-checks `toolFile`; on success returns the program (its checker derives schemas, it emits the JS). */
-export function checkTypes(libs: LibCache, toolFile: ts.SourceFile): Result<ts.Program> {
+export function checkTypes(libs: LibCache, toolFile: TS.SourceFile): Result<TS.Program> {
   // Handing the previous program in lets TypeScript reuse its processed lib files (~4.5 ms -> ~0.4 ms).
   const program = ts.createProgram({
     rootNames: [TOOL_FILE_NAME, SANDBOX_GLOBALS_FILE_NAME],

@@ -2,7 +2,7 @@
  * Runs the compiler stages in order (parse, screen, typecheck, schema, transpile) and stops at the first
  * stage that refuses. Owns the process-wide lib cache.
  */
-import ts from 'typescript';
+import { ts } from './typescript.js';
 import { ok, refuse, type Result } from '../errors.js';
 import { checkTypes } from './check.js';
 import { LibCache } from './host.js';

@@ -4,7 +4,8 @@
  * files (~70 ms); with the cache a check costs a few milliseconds.
  */
 import { dirname, join } from 'node:path';
-import ts from 'typescript';
+import type * as TS from 'typescript';
+import { ts } from './typescript.js';
 
 /** Virtual file name of the tool source inside each check. */
 export const TOOL_FILE_NAME = '/toolsmith/tool.ts';
@@ -24,7 +25,7 @@ declare var console: ToolsmithConsole;
 `;
 
 /** Strict, ES-only options every tool is checked with: no DOM, no Node types, no emit. */
-export const CHECK_OPTIONS: ts.CompilerOptions = Object.freeze({
+export const CHECK_OPTIONS: TS.CompilerOptions = Object.freeze({
   target: ts.ScriptTarget.ES2022,
   // CommonJS so that top-level await is refused at check time: the sandbox runs the code as a function body.
   module: ts.ModuleKind.CommonJS,
@@ -49,12 +50,12 @@ export const CHECK_OPTIONS: ts.CompilerOptions = Object.freeze({
 /** Caches parsed lib files for the life of the process; safe to share across checks (they are immutable). */
 export class LibCache {
   /** The previous check's program, passed to the next as `oldProgram` so its structure is reused. */
-  lastProgram: ts.Program | undefined;
-  private readonly files = new Map<string, ts.SourceFile | undefined>();
+  lastProgram: TS.Program | undefined;
+  private readonly files = new Map<string, TS.SourceFile | undefined>();
   private readonly libDirectory = dirname(ts.getDefaultLibFilePath(CHECK_OPTIONS));
 
   /** Returns a host that serves `toolFile` plus cached libs, and nothing else from the file system. */
-  createHost(toolFile: ts.SourceFile): ts.CompilerHost {
+  createHost(toolFile: TS.SourceFile): TS.CompilerHost {
     return {
       getSourceFile: (fileName) => {
         if (fileName === TOOL_FILE_NAME) return toolFile;
@@ -74,9 +75,9 @@ export class LibCache {
     };
   }
 
-  private getLibFile(fileName: string): ts.SourceFile | undefined {
+  private getLibFile(fileName: string): TS.SourceFile | undefined {
     if (this.files.has(fileName)) return this.files.get(fileName);
-    let file: ts.SourceFile | undefined;
+    let file: TS.SourceFile | undefined;
     if (fileName === SANDBOX_GLOBALS_FILE_NAME) {
       file = ts.createSourceFile(fileName, SANDBOX_GLOBALS, ts.ScriptTarget.ES2022, false);
     } else if (fileName.startsWith(this.libDirectory)) {

@@ -2,22 +2,23 @@
  * Stage `parse`: turns the source into a TypeScript AST and finds the tool's entry function, a function
  * named like the tool (`export` optional, may be `async`) taking one parameter.
  */
-import ts from 'typescript';
+import type * as TS from 'typescript';
+import { ts } from './typescript.js';
 import { ok, refuse, type Diagnostic, type Result } from '../errors.js';
 import { TOOL_FILE_NAME } from './host.js';
 
 /** The parsed source and the entry function's declaration. */
 export interface ParsedTool {
-  readonly sourceFile: ts.SourceFile;
+  readonly sourceFile: TS.SourceFile;
   /** The function-like node: a declaration, or an arrow/function expression bound to a `const`. */
-  readonly entry: ts.SignatureDeclaration & { readonly body?: ts.Node | undefined };
-  readonly parameter: ts.ParameterDeclaration;
+  readonly entry: TS.SignatureDeclaration & { readonly body?: TS.Node | undefined };
+  readonly parameter: TS.ParameterDeclaration;
 }
 
 /** Line and column (1-based) of `node` in its file. */
 export function positionOf(
-  sourceFile: ts.SourceFile,
-  node: ts.Node | number,
+  sourceFile: TS.SourceFile,
+  node: TS.Node | number,
 ): { line: number; column: number } {
   const pos = typeof node === 'number' ? node : node.getStart(sourceFile);
   const lc = sourceFile.getLineAndCharacterOfPosition(pos);
@@ -36,7 +37,7 @@ export function parseSource(name: string, source: string): Result<ParsedTool> {
   // parseDiagnostics is internal but has been stable for years; it is the parser's own list of syntax
   // errors, available without building a Program.
   const syntax = (
-    sourceFile as unknown as { parseDiagnostics?: readonly ts.DiagnosticWithLocation[] }
+    sourceFile as unknown as { parseDiagnostics?: readonly TS.DiagnosticWithLocation[] }
   ).parseDiagnostics;
   if (syntax && syntax.length > 0) {
     return refuse(
@@ -91,9 +92,9 @@ export function parseSource(name: string, source: string): Result<ParsedTool> {
   return ok({ sourceFile, entry, parameter });
 }
 
-type EntryNode = ts.SignatureDeclaration & { readonly body?: ts.Node | undefined };
+type EntryNode = TS.SignatureDeclaration & { readonly body?: TS.Node | undefined };
 
-function findEntryCandidates(sourceFile: ts.SourceFile, name: string): EntryNode[] {
+function findEntryCandidates(sourceFile: TS.SourceFile, name: string): EntryNode[] {
   const found: EntryNode[] = [];
   for (const statement of sourceFile.statements) {
     if (ts.isFunctionDeclaration(statement) && statement.name?.text === name) found.push(statement);

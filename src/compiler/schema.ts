@@ -10,7 +10,8 @@
  * methods (Date, Map…), `void`/`never`, unresolved generics. A recursive type is described down to its
  * first repetition, below which any JSON value is accepted.
  */
-import ts from 'typescript';
+import type * as TS from 'typescript';
+import { ts } from './typescript.js';
 import { ok, refuse, type Diagnostic, type Result } from '../errors.js';
 import type { ParsedTool } from './parse.js';
 import { positionOf } from './parse.js';
@@ -36,9 +37,9 @@ class Unsupported extends Error {
 }
 
 /** Derives the schemas of `parsed`'s entry with `checker`. */
-export function deriveSchemas(parsed: ParsedTool, checker: ts.TypeChecker): Result<ToolSchemas> {
+export function deriveSchemas(parsed: ParsedTool, checker: TS.TypeChecker): Result<ToolSchemas> {
   const { parameter, entry, sourceFile } = parsed;
-  const fail = (node: ts.Node, e: unknown): Result<ToolSchemas> => {
+  const fail = (node: TS.Node, e: unknown): Result<ToolSchemas> => {
     const message = e instanceof Unsupported ? `${e.where}: ${e.message}` : String(e);
     return refuse({
       stage: 'schema',
@@ -102,29 +103,29 @@ export function deriveSchemas(parsed: ParsedTool, checker: ts.TypeChecker): Resu
   });
 }
 
-function diag(sourceFile: ts.SourceFile, node: ts.Node, message: string): Diagnostic {
+function diag(sourceFile: TS.SourceFile, node: TS.Node, message: string): Diagnostic {
   return { stage: 'schema', code: 'unsupported_type', message, ...positionOf(sourceFile, node) };
 }
 
-function isObjectLike(type: ts.Type): boolean {
+function isObjectLike(type: TS.Type): boolean {
   return (type.flags & ts.TypeFlags.Object) !== 0 || (type.flags & ts.TypeFlags.Intersection) !== 0;
 }
 
 /** Walks one type graph. `closed` objects get `additionalProperties: false` (input schemas only). */
 class Deriver {
-  private readonly inProgress = new Set<ts.Type>();
+  private readonly inProgress = new Set<TS.Type>();
 
-  private readonly checker: ts.TypeChecker;
-  private readonly location: ts.Node;
+  private readonly checker: TS.TypeChecker;
+  private readonly location: TS.Node;
   private readonly closed: boolean;
 
-  constructor(checker: ts.TypeChecker, location: ts.Node, closed: boolean) {
+  constructor(checker: TS.TypeChecker, location: TS.Node, closed: boolean) {
     this.checker = checker;
     this.location = location;
     this.closed = closed;
   }
 
-  derive(type: ts.Type, where: string): JsonSchema {
+  derive(type: TS.Type, where: string): JsonSchema {
     const f = type.flags;
     const name = (): string => this.checker.typeToString(type);
     if (f & (ts.TypeFlags.Any | ts.TypeFlags.Unknown)) return {};
@@ -133,13 +134,13 @@ class Deriver {
     if (f & ts.TypeFlags.Boolean) return { type: 'boolean' };
     if (f & ts.TypeFlags.Null) return { type: 'null' };
     if (f & ts.TypeFlags.StringLiteral)
-      return { type: 'string', const: (type as ts.StringLiteralType).value };
+      return { type: 'string', const: (type as TS.StringLiteralType).value };
     if (f & ts.TypeFlags.NumberLiteral)
-      return { type: 'number', const: (type as ts.NumberLiteralType).value };
+      return { type: 'number', const: (type as TS.NumberLiteralType).value };
     if (f & ts.TypeFlags.BooleanLiteral) return { type: 'boolean', const: name() === 'true' };
     if (f & ts.TypeFlags.TemplateLiteral || f & ts.TypeFlags.StringMapping)
       return { type: 'string' };
-    if (f & ts.TypeFlags.Union) return this.deriveUnion(type as ts.UnionType, where);
+    if (f & ts.TypeFlags.Union) return this.deriveUnion(type as TS.UnionType, where);
     if (f & (ts.TypeFlags.BigInt | ts.TypeFlags.BigIntLiteral))
       throw new Unsupported(where, 'bigint has no JSON form; use number or a decimal string');
     if (f & (ts.TypeFlags.ESSymbol | ts.TypeFlags.UniqueESSymbol))
@@ -161,7 +162,7 @@ class Deriver {
     throw new Unsupported(where, `the type ${name()} has no JSON Schema form`);
   }
 
-  private deriveUnion(union: ts.UnionType, where: string): JsonSchema {
+  private deriveUnion(union: TS.UnionType, where: string): JsonSchema {
     const members = union.types.filter(
       (t) => !(t.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Void)),
     );
@@ -201,11 +202,11 @@ class Deriver {
     return { anyOf: dedupe(schemas) };
   }
 
-  private deriveObjectLike(type: ts.Type, where: string): JsonSchema {
+  private deriveObjectLike(type: TS.Type, where: string): JsonSchema {
     const checker = this.checker;
-    if (checker.isTupleType(type)) return this.deriveTuple(type as ts.TupleTypeReference, where);
+    if (checker.isTupleType(type)) return this.deriveTuple(type as TS.TupleTypeReference, where);
     if (checker.isArrayType(type)) {
-      const [element] = checker.getTypeArguments(type as ts.TypeReference);
+      const [element] = checker.getTypeArguments(type as TS.TypeReference);
       return { type: 'array', items: element ? this.derive(element, `${where}[]`) : {} };
     }
     if (type.getCallSignatures().length > 0 || type.getConstructSignatures().length > 0) {
@@ -260,7 +261,7 @@ class Deriver {
     }
   }
 
-  private deriveTuple(type: ts.TupleTypeReference, where: string): JsonSchema {
+  private deriveTuple(type: TS.TupleTypeReference, where: string): JsonSchema {
     const elements = this.checker.getTypeArguments(type);
     const target = type.target;
     const schemas = elements.map((t, i) => this.derive(t, `${where}[${i}]`));

@@ -5,7 +5,8 @@
  * store. It must never refuse ordinary code: a property named `eval`, a local variable named `process`,
  * the word "require" in a string are all fine.
  */
-import ts from 'typescript';
+import type * as TS from 'typescript';
+import { ts } from './typescript.js';
 import type { Diagnostic } from '../errors.js';
 import { positionOf } from './parse.js';
 
@@ -56,10 +57,10 @@ const HOST_GLOBALS = new Map<string, string>([
 const PRESENT_IN_SANDBOX = new Set(['Atomics', 'SharedArrayBuffer']);
 
 /** Screens the AST of a parsed source; returns every finding (empty when the source is acceptable). */
-export function screenAst(sourceFile: ts.SourceFile): Diagnostic[] {
+export function screenAst(sourceFile: TS.SourceFile): Diagnostic[] {
   const findings: Diagnostic[] = [];
   const declared = collectDeclaredNames(sourceFile);
-  const refuseAt = (node: ts.Node | number, code: Diagnostic['code'], message: string): void => {
+  const refuseAt = (node: TS.Node | number, code: Diagnostic['code'], message: string): void => {
     findings.push({ stage: 'screen', code, message, ...positionOf(sourceFile, node) });
   };
 
@@ -72,7 +73,7 @@ export function screenAst(sourceFile: ts.SourceFile): Diagnostic[] {
     refuseAt(ref.pos, 'forbidden_construct', 'triple-slash reference directives are not allowed');
   }
 
-  const visit = (node: ts.Node): void => {
+  const visit = (node: TS.Node): void => {
     // Types are erased before the code runs; names inside them cannot reach anything.
     if (ts.isTypeNode(node) && !ts.isExpressionWithTypeArguments(node)) return;
     if (ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node)) return;
@@ -198,12 +199,12 @@ const REFLECTIVE_LOOKUPS = new Set([
   '__lookupGetter__',
 ]);
 
-function isReflectiveLookup(callee: ts.Expression): boolean {
+function isReflectiveLookup(callee: TS.Expression): boolean {
   return ts.isPropertyAccessExpression(callee) && REFLECTIVE_LOOKUPS.has(callee.name.text);
 }
 
 /** Evaluates string literals, no-substitution templates and `+` of those; undefined when not constant. */
-function foldString(node: ts.Expression): string | undefined {
+function foldString(node: TS.Expression): string | undefined {
   if (ts.isStringLiteralLike(node)) return node.text;
   if (ts.isParenthesizedExpression(node)) return foldString(node.expression);
   if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.PlusToken) {
@@ -224,7 +225,7 @@ function foldString(node: ts.Expression): string | undefined {
 }
 
 /** True when the identifier is read as a value, not used as a property name, label or declaration name. */
-function isValueReference(node: ts.Identifier): boolean {
+function isValueReference(node: TS.Identifier): boolean {
   const parent = node.parent;
   if (ts.isPropertyAccessExpression(parent) && parent.name === node) return false;
   if (ts.isQualifiedName(parent) && parent.right === node) return false;
@@ -249,8 +250,8 @@ function isValueReference(node: ts.Identifier): boolean {
   return true;
 }
 
-function isDeclarationName(node: ts.Identifier): boolean {
-  const parent = node.parent as ts.Node & { name?: ts.Node };
+function isDeclarationName(node: TS.Identifier): boolean {
+  const parent = node.parent as TS.Node & { name?: TS.Node };
   return (
     parent.name === node &&
     (ts.isVariableDeclaration(parent) ||
@@ -266,9 +267,9 @@ function isDeclarationName(node: ts.Identifier): boolean {
 }
 
 /** Every name the source declares anywhere (a local `process` makes `process` an ordinary variable). */
-function collectDeclaredNames(sourceFile: ts.SourceFile): Set<string> {
+function collectDeclaredNames(sourceFile: TS.SourceFile): Set<string> {
   const names = new Set<string>();
-  const visit = (node: ts.Node): void => {
+  const visit = (node: TS.Node): void => {
     if (ts.isIdentifier(node) && isDeclarationName(node)) names.add(node.text);
     ts.forEachChild(node, visit);
   };

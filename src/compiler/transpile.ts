@@ -3,12 +3,12 @@
  * it. CommonJS output, so `export` becomes an assignment to a local `exports` object inside the sandbox's
  * function wrapper.
  */
-import ts from 'typescript';
+import type * as TS from 'typescript';
 import { ToolsmithError } from '../errors.js';
 import { TOOL_FILE_NAME } from './host.js';
 
 /** Returns plain JavaScript for the checked tool file of `program`. */
-export function emitJavaScript(program: ts.Program): string {
+export function emitJavaScript(program: TS.Program): string {
   const toolFile = program.getSourceFile(TOOL_FILE_NAME);
   let output: string | undefined;
   program.emit(toolFile, (fileName, text) => {
