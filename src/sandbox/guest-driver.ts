@@ -5,23 +5,24 @@
  *
  * A run evaluates, in one fresh context and in this order:
  * 1. the encoder, before any tool code, so it captures the intrinsics it needs while they are still the
- *    originals; it evaluates to `[encode, describe]`: `encode(value) -> JSON text` throws a `NOT_JSON_NAME`
- *    error for anything JSON cannot represent, and `describe(thrown) -> JSON text of [name, message]`
- *    reads a thrown value inside the guest, where a hostile getter can only spend the guest's own budget;
+ *    originals (see `buildEncoderScript`);
  * 2. the console, only when the tool's code mentions `console` (see `usesConsole`); it installs the captured
  *    console and evaluates to `drain() -> JSON text of the captured lines`;
  * 3. the tool, as a separate global script, so that even a direct `eval` inside tool code cannot see the
- *    encoder's or the console's closure; it evaluates to the tool's entry function.
+ *    encoder's or the console's closure; it evaluates to the tool's entry function;
+ * 4. only when the run fails or its result needs a closer look, the failure script, which gets the
+ *    intrinsics from step 1 (see `buildFailureScript`).
  *
  * The host calls the entry function itself and settles its promise with QuickJS's own promise state, so no
  * guest-visible promise machinery sits between the tool and the host.
  *
  * QuickJS compiles every function eagerly (~55 µs per KiB of source here, the largest share of a call), so
- * these scripts are kept small and the console is compiled only for tools that use it.
+ * what every call compiles is kept small; the console and the failure script are compiled only when needed.
  */
 import type { RunLimits } from './limits.js';
 
 export const ENCODER_FILE_NAME = 'toolsmith-encoder.js';
+export const FAILURE_FILE_NAME = 'toolsmith-failure.js';
 export const CONSOLE_FILE_NAME = 'toolsmith-console.js';
 export const GUEST_TOOL_FILE_NAME = 'tool.js';
 
@@ -32,27 +33,88 @@ export const NOT_JSON_NAME = 'ToolsmithNotJson';
 export const MAX_ERROR_CHARS = 2000;
 
 /**
- * The encoder: QuickJS's native `JSON.stringify` with a replacer that refuses, with the path, everything
- * JSON cannot represent (undefined in arrays, NaN, functions, symbols, BigInt, cycles, class instances, Maps,
- * Sets) and nesting past the depth limit, where plain `JSON.stringify` would silently drop or convert it.
- * `toJSON` methods apply as in JSON (a Date becomes its ISO string); the tool can only reshape its own
- * result that way, and the host checks the result against the declared type afterwards.
- *
- * Refusals are thrown as object literals (define semantics: no setter on Object.prototype can intercept
- * them) and recognised by identity through closure variables, not by anything the tool could forge.
+ * The intrinsics the guest-side scripts use, captured by the encoder script before any tool code runs and
+ * handed to the failure script later by index (own elements of a fresh array: no lookup a tool can hook).
+ */
+const INTRINSICS = [
+  ['stringify', 'JSON.stringify'],
+  ['parse', 'JSON.parse'],
+  ['getProto', 'Object.getPrototypeOf'],
+  ['isArray', 'Array.isArray'],
+  ['isFinite_', 'Number.isFinite'],
+  ['apply', 'Reflect.apply'],
+  ['String_', 'String'],
+  ['Map_', 'Map'],
+  ['Error_', 'Error'],
+  ['InternalError_', 'InternalError'],
+  ['mapGet', 'Map.prototype.get'],
+  ['mapSet', 'Map.prototype.set'],
+  ['slice', 'String.prototype.slice'],
+  ['ObjectProto', 'Object.prototype'],
+  ['ArrayProto', 'Array.prototype'],
+] as const;
+
+/** Index of JSON.parse in the captured intrinsics (the host parses a call's argument with it). */
+export const INTRINSIC_PARSE = INTRINSICS.findIndex(([name]) => name === 'parse');
+
+/**
+ * The encoder script, compiled into every context: QuickJS's native `JSON.stringify` with a small replacer
+ * that accepts only what JSON represents as is. It evaluates to `[encode, intrinsics]`, where
+ * `encode(value)` returns the JSON text, or undefined when the value needs the failure script's detailed
+ * check (anything JSON cannot carry, or a result over the size cap); it throws what reading the value threw.
+ * It is kept this small because QuickJS compiles ~55 µs per KiB, on every call.
  */
 export function buildEncoderScript(limits: RunLimits): string {
   return `(function () {
 "use strict";
-const stringify = JSON.stringify, getProto = Object.getPrototypeOf, isArray = Array.isArray, apply = Reflect.apply;
-const isFinite_ = Number.isFinite, String_ = String, Map_ = Map, Error_ = Error, InternalError_ = InternalError;
-const mapGet = Map.prototype.get, mapSet = Map.prototype.set, slice = String.prototype.slice;
-const ObjectProto = Object.prototype, ArrayProto = Array.prototype;
+const intrinsics = [${INTRINSICS.map(([, source]) => source).join(', ')}];
+const stringify = JSON.stringify, getProto = Object.getPrototypeOf, isArray = Array.isArray, isFinite_ = Number.isFinite;
+const ObjectProto = Object.prototype, ArrayProto = Array.prototype, MAX_RESULT = ${limits.maxResultBytes};
+let first, stop;
+function check(key, v) {
+  const t = typeof v;
+  if (t === "string" || t === "boolean" || (t === "number" && isFinite_(v))) { first = false; return v; }
+  if (t === "object") {
+    if (v === null) { first = false; return v; }
+    const p = getProto(v);
+    if (isArray(v) ? p === ArrayProto : p === ObjectProto || p === null) { first = false; return v; }
+  } else if (t === "undefined" && !first && !isArray(this)) return v;
+  throw (stop = {});
+}
+function encode(value) {
+  first = true;
+  stop = undefined;
+  try { const json = stringify(value, check); return json.length > MAX_RESULT ? undefined : json; }
+  catch (e) { if (e !== undefined && e === stop) return undefined; throw e; }
+}
+return [encode, intrinsics];
+})()`;
+}
+
+/**
+ * The failure script, compiled only when a run fails or its result needs a closer look. It evaluates to a
+ * factory taking the captured intrinsics and returning `[detailed, describe]`:
+ * - `detailed(value)`: the same encoding, refusing, with the path, everything JSON cannot represent
+ *   (undefined in arrays, NaN, functions, symbols, BigInt, cycles, class instances, Maps, Sets), nesting
+ *   past the depth limit and results over the size cap, where plain `JSON.stringify` would silently drop
+ *   or convert it. `toJSON` applies as in JSON (a Date becomes its ISO string): the tool can only reshape
+ *   its own result, and the host checks it against the declared type afterwards.
+ * - `describe(thrown) -> JSON text of [name, message]`: reads a thrown value inside the guest, where a
+ *   hostile getter can only spend the guest's own budget.
+ *
+ * Refusals are thrown as object literals (define semantics: no setter on Object.prototype can intercept
+ * them) and recognised by identity through closure variables, not by anything the tool could forge. The
+ * script names no global: everything comes from the intrinsics captured before the tool ran.
+ */
+export function buildFailureScript(limits: RunLimits): string {
+  return `(function (intrinsics) {
+"use strict";
+const ${INTRINSICS.map(([name], i) => `${name} = intrinsics[${i}]`).join(', ')};
 const MAX_RESULT = ${limits.maxResultBytes}, MAX_DEPTH = ${limits.maxJsonDepth}, MAX_ERROR = ${MAX_ERROR_CHARS};
 function cap(text, max) { text = String_(text); return text.length > max ? apply(slice, text, [0, max]) + "… (truncated)" : text; }
-// Strings are serialised without a toJSON lookup, so this pair is the encoder's own text whatever the tool did.
+// Strings are serialised without a toJSON lookup, so this pair is the script's own text whatever the tool did.
 function pair(name, message) { return "[" + stringify(name) + "," + stringify(message) + "]"; }
-// The last refusal encode threw: describe recognises it by identity, which no tool can forge.
+// The last refusal detailed() threw: describe recognises it by identity, which no tool can forge.
 let refused;
 function notJson(message) { refused = { message: cap(message, MAX_ERROR) }; return refused; }
 function describe(e) {
@@ -65,7 +127,7 @@ function describe(e) {
     return pair(typeof e, cap(shown === undefined ? String_(e) : shown, MAX_ERROR));
   } catch (inner) { return pair("Error", "[a thrown value that cannot be printed]"); }
 }
-function encode(value) {
+function detailed(value) {
   // Each object on the way down: its path, its depth and its parent, for messages, the depth limit and cycles.
   const seen = new Map_();
   let refusal;
@@ -110,8 +172,8 @@ function encode(value) {
   if (json.length > MAX_RESULT) throw notJson("the result is over the " + MAX_RESULT + "-character limit");
   return json;
 }
-return [encode, describe];
-})()`;
+return [detailed, describe];
+})`;
 }
 
 /** Whether the tool's code can reach the console: only then is the console compiled into its context. */

@@ -20,6 +20,9 @@ import {
 import {
   buildConsoleScript,
   buildEncoderScript,
+  buildFailureScript,
+  FAILURE_FILE_NAME,
+  INTRINSIC_PARSE,
   buildToolScript,
   CONSOLE_FILE_NAME,
   ENCODER_FILE_NAME,
@@ -90,16 +93,15 @@ export function prepareSandbox(module: QuickJSWASMModule, limits: RunLimits): Fr
       encoder.error.dispose();
       throw new Error('the sandbox encoder failed to evaluate');
     }
-    using functions = encoder.value;
-    // Own elements of a fresh array literal: reading them runs no guest code.
-    const encode = context.getProp(functions, 0);
+    using pair = encoder.value;
+    // Own elements of fresh array literals: reading them runs no guest code.
+    const encode = context.getProp(pair, 0);
     owned.push(encode);
-    const describe = context.getProp(functions, 1);
-    owned.push(describe);
-    using json = context.getProp(context.global, 'JSON');
-    const parse = context.getProp(json, 'parse');
+    const intrinsics = context.getProp(pair, 1);
+    owned.push(intrinsics);
+    const parse = context.getProp(intrinsics, INTRINSIC_PARSE);
     owned.push(parse);
-    return new QuickJSSandbox(runtime, context, limits, { encode, describe, parse }, owned);
+    return new QuickJSSandbox(runtime, context, limits, { encode, intrinsics, parse }, owned);
   } catch (error) {
     for (const handle of owned) handle.dispose();
     context?.dispose();
@@ -122,8 +124,15 @@ export function fitsLimits(prepared: RunLimits, wanted: RunLimits): boolean {
 /** Intrinsics captured before tool code runs: the tool may replace the globals, never these handles. */
 interface Captured {
   readonly encode: QuickJSHandle;
-  readonly describe: QuickJSHandle;
+  /** The array of intrinsics the failure script is built from (see guest-driver.ts). */
+  readonly intrinsics: QuickJSHandle;
   readonly parse: QuickJSHandle;
+}
+
+/** The failure script's functions, compiled on first need in a run. */
+interface FailureTools {
+  readonly detailed: QuickJSHandle;
+  readonly describe: QuickJSHandle;
 }
 
 class QuickJSSandbox implements FreshSandbox {
@@ -131,7 +140,9 @@ class QuickJSSandbox implements FreshSandbox {
   private readonly runtime: QuickJSRuntime;
   private readonly context: QuickJSContext;
   private readonly captured: Captured;
-  private readonly owned: readonly QuickJSHandle[];
+  private readonly owned: QuickJSHandle[];
+  /** Undefined until needed; null when it could not be compiled (memory): host-side reading only. */
+  private failureTools: FailureTools | null | undefined;
   private used = false;
   /** The run's deadline (Date.now() time), once `run` has started. */
   private deadline = 0;
@@ -141,7 +152,7 @@ class QuickJSSandbox implements FreshSandbox {
     context: QuickJSContext,
     limits: RunLimits,
     captured: Captured,
-    owned: readonly QuickJSHandle[],
+    owned: QuickJSHandle[],
   ) {
     this.runtime = runtime;
     this.context = context;
@@ -260,12 +271,61 @@ class QuickJSSandbox implements FreshSandbox {
     const { context } = this;
     const encoded = context.callFunction(this.captured.encode, context.undefined, value);
     if (encoded.error) {
+      // A cycle, a throwing getter, or a limit: the detailed pass meets the same and says which.
+      encoded.error.dispose();
+      return this.encodeInDetail(value, timedOut);
+    }
+    using text = encoded.value;
+    if (context.typeof(text) === 'string')
+      return acceptResultJson(context.getString(text), this.limits);
+    return this.encodeInDetail(value, timedOut);
+  }
+
+  /** The encoder's slow path: the failure script's `detailed` says what is wrong with the value, and where. */
+  private encodeInDetail(value: QuickJSHandle, timedOut: () => boolean): RunOutcome {
+    const { context } = this;
+    const tools = this.loadFailureTools();
+    if (!tools) {
+      return {
+        ok: false,
+        kind: 'memory',
+        message: 'the tool ran past its memory limit and was stopped',
+        logs: [],
+      };
+    }
+    const encoded = context.callFunction(tools.detailed, context.undefined, value);
+    if (encoded.error) {
       using error = encoded.error;
       return this.failure(error, timedOut());
     }
     using text = encoded.value;
     if (context.typeof(text) !== 'string') return TAMPERED;
     return acceptResultJson(context.getString(text), this.limits);
+  }
+
+  /** Compiles the failure script once per run, from the intrinsics captured before the tool ran. */
+  private loadFailureTools(): FailureTools | null {
+    if (this.failureTools !== undefined) return this.failureTools;
+    const { context } = this;
+    this.failureTools = null;
+    const factory = context.evalCode(buildFailureScript(this.limits), FAILURE_FILE_NAME);
+    if (factory.error) {
+      factory.error.dispose();
+      return null;
+    }
+    using make = factory.value;
+    const made = context.callFunction(make, context.undefined, this.captured.intrinsics);
+    if (made.error) {
+      made.error.dispose();
+      return null;
+    }
+    using pair = made.value;
+    const detailed = context.getProp(pair, 0);
+    this.owned.push(detailed);
+    const describe = context.getProp(pair, 1);
+    this.owned.push(describe);
+    this.failureTools = { detailed, describe };
+    return this.failureTools;
   }
 
   /** The console lines so far, re-capped on the host; none if the drain fails (its own limits hit). */
@@ -318,7 +378,9 @@ class QuickJSSandbox implements FreshSandbox {
   private describe(error: QuickJSHandle): { name: string; message: string } {
     const { context } = this;
     this.extendBudget();
-    const described = context.callFunction(this.captured.describe, context.undefined, error);
+    const tools = this.loadFailureTools();
+    if (!tools) return describeWithoutGuestCode(context, error);
+    const described = context.callFunction(tools.describe, context.undefined, error);
     if (described.error) {
       described.error.dispose();
       return describeWithoutGuestCode(context, error);
