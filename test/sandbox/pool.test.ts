@@ -101,6 +101,32 @@ describe('sandbox pool: guest code off the event loop', () => {
     for (const outcome of await Promise.all(slow))
       assert.equal(outcome.ok ? 'ok' : outcome.kind, 'timeout');
   });
+  it('lets a tool that has shown it is quick use every worker, and holds back one that has not', async () => {
+    // Each run reports when it started (guest clock) and busy-waits 150 ms: runs that share the pool start
+    // together, runs held to one worker start 150 ms apart.
+    await using trusting = createSandboxPool({
+      size: 2,
+      slowRunMs: 1000,
+      trustAfterFastRuns: 2,
+    });
+    await trusting.ready();
+    const spin = (entry: string) => ({
+      code: `function ${entry}() { const start = Date.now(); while (Date.now() - start < 150) {} return start; }`,
+      entry,
+      inputJson: '{}',
+    });
+    const startGap = async (entry: string): Promise<number> => {
+      const [a, b] = await Promise.all([
+        trusting.run(spin(entry), LIMITS),
+        trusting.run(spin(entry), LIMITS),
+      ]);
+      assert.ok(a?.ok && b?.ok);
+      return Math.abs(Number(a.json) - Number(b.json));
+    };
+    assert.ok((await startGap('untrusted')) >= 140, 'a new tool gets one worker of two');
+    for (let i = 0; i < 2; i++) assert.ok((await trusting.run(spin('proven'), LIMITS)).ok);
+    assert.ok((await startGap('proven')) < 100, 'a proven quick tool gets both workers');
+  });
   it('recycles a worker after a memory-limit hit', async () => {
     const before = pool.stats.workersReplaced;
     const outcome = await pool.run(request('const a = []; for (;;) a.push([1, 2, 3, 4]);'), {
