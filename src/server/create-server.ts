@@ -54,19 +54,27 @@ const INSTRUCTIONS = `toolsmith lets you write your own tools in TypeScript. Bef
 /** Opens the store, starts the sandbox pool, loads stored tools and builds the server. */
 export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
   const { config, logger } = deps;
-  const store =
-    deps.store ??
-    (await openKeyvStore({
-      url: config.storeUrl,
-      onSkip: (key, reason) => logger.warn(`skipped stored entry "${key}": ${reason}`),
-      onError: (error) => logger.error('tool store error', error),
-    }));
+  // First: loading TypeScript and checking a first tool takes the worker ~0.3 s, on its own thread, while
+  // the store opens and the client connects; the first create_tool then costs a normal check.
+  const compiler = createCompilerService();
+  let store: ToolStore;
+  try {
+    store =
+      deps.store ??
+      (await openKeyvStore({
+        url: config.storeUrl,
+        onSkip: (key, reason) => logger.warn(`skipped stored entry "${key}": ${reason}`),
+        onError: (error) => logger.error('tool store error', error),
+      }));
+  } catch (error) {
+    await compiler[Symbol.asyncDispose]();
+    throw error;
+  }
   const sandbox = createSandboxPool({
     size: config.poolSize,
     limits: runLimitsOf(config.limits),
     onWorkerOutput: (text) => logger.debug(`sandbox worker: ${text}`),
   });
-  const compiler = createCompilerService();
   const registry = new ToolRegistry({
     compiler,
     sandbox,
@@ -182,7 +190,6 @@ export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
     async connect(transport) {
       await server.connect(transport);
       connected = true;
-      // The compiler worker started with the instance and warms up on its own thread.
     },
     async [Symbol.asyncDispose]() {
       if (disposed) return;
