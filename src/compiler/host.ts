@@ -83,10 +83,20 @@ export class LibCache {
     } else if (fileName.startsWith(this.libDirectory)) {
       // Only the compiler's own lib directory is readable: a tool cannot make the checker read other files.
       const text = ts.sys.readFile(fileName);
+      // Without their JSDoc (most of their text): checking never reads it, and parsing the libs is most
+      // of a fresh worker's first check.
       file =
         text === undefined
           ? undefined
-          : ts.createSourceFile(fileName, text, ts.ScriptTarget.ES2022, false);
+          : ts.createSourceFile(
+              fileName,
+              text,
+              {
+                languageVersion: ts.ScriptTarget.ES2022,
+                jsDocParsingMode: ts.JSDocParsingMode.ParseNone,
+              },
+              false,
+            );
     }
     this.files.set(fileName, file);
     return file;
