@@ -3,7 +3,7 @@
  * Composition root and bin entry: argv + env -> Config, build toolsmith, connect stdio, handle signals.
  * stdout carries nothing but JSON-RPC (except --help and --version, which exit at once).
  */
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { ToolsmithStdioTransport } from './server/stdio-transport.js';
 import { parseConfig } from './config.js';
 import { createLogger } from './log.js';
 import { createToolsmith } from './server/create-server.js';
@@ -52,7 +52,7 @@ async function main(): Promise<number | undefined> {
     logger.error('uncaught exception', error);
   });
   process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', reason));
-  await instance.connect(new StdioServerTransport());
+  await instance.connect(new ToolsmithStdioTransport());
   logger.info(`toolsmith ${VERSION} ready on stdio (store: ${instance.store.description})`);
   return undefined;
 }
