@@ -31,6 +31,8 @@ export interface Config {
   readonly duplicateThreshold: number;
   /** Tools per tools/list page; 0 = everything in one answer. */
   readonly listPageSize: number;
+  /** Directory of the compiler's start-up code cache; undefined = none (see compiler/code-cache.ts). */
+  readonly codeCacheDirectory?: string | undefined;
 }
 
 export type ParsedCommandLine =
@@ -51,6 +53,11 @@ const OPTIONS = {
     type: 'string',
     env: 'TOOLSMITH_STORE',
     help: 'keyv URL or SQLite file path of the tool store (default: a SQLite file in your data directory)',
+  },
+  'cache-dir': {
+    type: 'string',
+    env: 'TOOLSMITH_CACHE_DIR',
+    help: "directory of the compiler's start-up cache, or 'off' (default: cache/ in your data directory)",
   },
   'timeout-ms': {
     type: 'string',
@@ -140,6 +147,7 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 
 const ValuesSchema = z.object({
   store: z.string().min(1).optional(),
+  'cache-dir': z.string().min(1).optional(),
   'timeout-ms': int(10, 600_000).optional(),
   'memory-limit-mb': int(1, 4096).optional(),
   'stack-size-kb': int(16, 2048).optional(),
@@ -257,6 +265,10 @@ export function parseConfig(
     }),
     duplicateThreshold: v['duplicate-threshold'] ?? DEFAULT_DUPLICATE_THRESHOLD,
     listPageSize: v['list-page-size'] ?? DEFAULT_LIST_PAGE_SIZE,
+    codeCacheDirectory:
+      v['cache-dir'] === 'off'
+        ? undefined
+        : (v['cache-dir'] ?? join(defaultDataDirectory(env, platform), 'cache')),
   });
   return { kind: 'run', config };
 }

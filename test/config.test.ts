@@ -65,6 +65,21 @@ describe('parseConfig: flag > env > default', () => {
       assert.ok(parsed.kind === 'error' && !parsed.message.includes('\n'));
     }
   });
+  it('keeps the code cache in the data directory unless told where, or off', () => {
+    const byDefault = parseConfig([], {}, linux);
+    assert.ok(byDefault.kind === 'run');
+    assert.equal(byDefault.config.codeCacheDirectory, '/home/u/.local/share/toolsmith/cache');
+    const fromEnv = parseConfig([], { TOOLSMITH_CACHE_DIR: '/var/cache/ts' }, linux);
+    assert.ok(fromEnv.kind === 'run');
+    assert.equal(fromEnv.config.codeCacheDirectory, '/var/cache/ts');
+    const off = parseConfig(
+      ['--cache-dir', 'off'],
+      { TOOLSMITH_CACHE_DIR: '/var/cache/ts' },
+      linux,
+    );
+    assert.ok(off.kind === 'run');
+    assert.equal(off.config.codeCacheDirectory, undefined);
+  });
   it('knows the data directory on each platform', () => {
     assert.equal(defaultDataDirectory({ XDG_DATA_HOME: '/xdg' }, linux), '/xdg/toolsmith');
     assert.equal(

@@ -56,7 +56,10 @@ export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
   const { config, logger } = deps;
   // First: loading TypeScript and checking a first tool takes the worker ~0.3 s, on its own thread, while
   // the store opens and the client connects; the first create_tool then costs a normal check.
-  const compiler = createCompilerService();
+  const compiler = createCompilerService({ codeCacheDirectory: config.codeCacheDirectory });
+  void compiler.warm().then((report) => {
+    if (report) logger.debug(`compiler warm (code cache ${report.codeCache}, ${report.saved})`);
+  });
   let store: ToolStore;
   try {
     store =

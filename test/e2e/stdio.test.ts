@@ -182,6 +182,7 @@ describe('stdio end to end', () => {
         HOME: home,
         XDG_DATA_HOME: '',
         TOOLSMITH_STORE: '',
+        TOOLSMITH_CACHE_DIR: '',
       });
       await server.client.callTool({ name: 'create_tool', arguments: ADD_NUMBERS });
       const expected = join(
@@ -194,6 +195,7 @@ describe('stdio end to end', () => {
       HOME: home,
       XDG_DATA_HOME: '',
       TOOLSMITH_STORE: '',
+      TOOLSMITH_CACHE_DIR: '',
     });
     assert.ok((await again.client.listTools()).tools.some((t) => t.name === 'add_numbers'));
   });

@@ -21,7 +21,13 @@ export async function spawnServer(
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [CLI_PATH, ...args],
-    env: { ...(process.env as Record<string, string>), TOOLSMITH_LOG_LEVEL: 'info', ...env },
+    // No code cache in the developer's data directory unless a test asks for it (TOOLSMITH_CACHE_DIR: '').
+    env: {
+      ...(process.env as Record<string, string>),
+      TOOLSMITH_LOG_LEVEL: 'info',
+      TOOLSMITH_CACHE_DIR: 'off',
+      ...env,
+    },
     stderr: 'pipe',
   });
   let stderr = '';
