@@ -43,7 +43,7 @@ const FILE_SUFFIX = '.v8cache';
 /** File layout: MAGIC, then the SHA-256 of the payload, then the payload (V8's cached data). */
 const MAGIC = Buffer.from('toolsmith-v8cache-1\n');
 const DIGEST_BYTES = 32;
-/** Cache files (and torn temporary files) of other keys untouched this long are deleted. */
+/** Cache files of other keys (and torn temporary files) untouched this long are deleted. */
 const STALE_AFTER_MS = 7 * 24 * 3600 * 1000;
 
 const require = createRequire(import.meta.url);
@@ -77,6 +77,24 @@ function cacheKey(filename: string): string {
   return sha256(Buffer.from(JSON.stringify(parts)))
     .toString('hex')
     .slice(0, 24);
+}
+
+/**
+ * Deletes cache files of other keys (other Node or TypeScript versions: never read again) and torn
+ * temporary files, once they are a week old: another install sharing the directory may still use its
+ * own. Best effort: another process may be doing the same.
+ */
+async function removeStale(directory: string, current: string): Promise<void> {
+  for (const name of await readdir(directory).catch(() => [])) {
+    const path = join(directory, name);
+    if (!name.startsWith(FILE_PREFIX) || path === current) continue;
+    try {
+      const { mtimeMs } = await stat(path);
+      if (Date.now() - mtimeMs > STALE_AFTER_MS) await rm(path, { force: true });
+    } catch {
+      // Gone already, or not ours to delete.
+    }
+  }
 }
 
 /**
@@ -136,18 +154,11 @@ export function preloadTypeScript(directory: string): TypeScriptPreload {
           mode: 0o600,
         });
         await rename(temporary, file);
-        // Caches of other Node or TypeScript versions are never read again. Only old ones go: another
-        // install sharing this directory may still be using its own.
-        for (const name of await readdir(directory)) {
-          const path = join(directory, name);
-          if (!name.startsWith(FILE_PREFIX) || path === file) continue;
-          const { mtimeMs } = await stat(path);
-          if (Date.now() - mtimeMs > STALE_AFTER_MS) await rm(path, { force: true });
-        }
-        return 'written';
       } catch {
         return 'failed';
       }
+      await removeStale(directory, file);
+      return 'written';
     },
   };
 }
