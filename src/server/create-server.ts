@@ -30,6 +30,7 @@ import { VERSION } from '../version.js';
 import { callMetaTool, metaToolDefinitions } from './meta-tools.js';
 import { WRITE_TOOL_PROMPT, writeToolPrompt } from './prompts.js';
 import { pageOf } from './pagination.js';
+import { reuseJson } from './stdio-transport.js';
 import { listResources, readResource, RESOURCE_TEMPLATES } from './resources.js';
 import { callResult, internalError, unknownToolError } from './results.js';
 
@@ -110,6 +111,9 @@ export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
 
   // tools/list is answered from a list built once per change, not per request.
   let cachedList: ListToolsResult | undefined;
+  // Each page answered, by cursor, for the current list; marked so the stdio transport serialises it once.
+  const cachedPages = new Map<string | undefined, ReturnType<typeof pageOf<Tool>>>();
+  const issuedCursors = new Set<string>();
   const buildList = (): ListToolsResult => {
     const dynamic: Tool[] = registry.listServing().map((record) => ({
       name: record.name,
@@ -124,6 +128,8 @@ export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
   let connected = false;
   registry.onChange((event) => {
     cachedList = undefined;
+    cachedPages.clear();
+    issuedCursors.clear();
     if (!connected) return;
     server
       .sendToolListChanged()
@@ -143,7 +149,18 @@ export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
 
   server.setRequestHandler(ListToolsRequestSchema, (request) => {
     const all = (cachedList ??= buildList());
-    return pageOf(all.tools, request.params?.cursor, config.listPageSize);
+    const cursor = request.params?.cursor;
+    let page = cachedPages.get(cursor);
+    if (!page) {
+      page = pageOf(all.tools, cursor, config.listPageSize);
+      // Only pages reached the canonical way are kept (the first, or a cursor this list handed out), so other
+      // spellings of a cursor cannot fill memory with copies.
+      if (cursor === undefined || issuedCursors.has(cursor)) {
+        cachedPages.set(cursor, reuseJson(page));
+      }
+      if (page.nextCursor !== undefined) issuedCursors.add(page.nextCursor);
+    }
+    return page;
   });
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
