@@ -619,8 +619,23 @@ export async function figure5and7(ctx: Context): Promise<void> {
     }
     return { init, list };
   };
+  // The issue's second start target: a store of at most 1,000 tools (the first 1,000 of the same seed).
+  const smallCount = Math.min(1_000, counts.listTools);
+  const small = freshStore(ctx, 'f5-small');
+  {
+    await using store = await openKeyvStore({ url: small });
+    for (const name of names.slice(0, smallCount)) await store.put(renamed(template, name));
+  }
   const seededStart = await startSeries(() => seeded);
+  const smallStart = await startSeries(() => small);
   const emptyStart = await startSeries(() => freshStore(ctx, 'f5-empty'));
+  results.add({
+    id: '5.start.small.init',
+    figure: 5,
+    label: `${smallCount} tools: spawn -> initialize answered`,
+    unit: 'ms',
+    samples: smallStart.init,
+  });
   const tools = `${counts.listTools} tools`;
   results.add({
     id: '5.start.init',
