@@ -20,8 +20,8 @@ import { DEFAULT_DUPLICATE_THRESHOLD } from '../src/registry/similarity.js';
 import { createToolsmith, type Toolsmith } from '../src/server/create-server.js';
 import { createMemoryStore } from '../src/store/memory-store.js';
 
-/** The CLI's default pool size (cores, 1 to 4), used for in-process instances too. */
-export const POOL_SIZE = Math.max(1, Math.min(4, availableParallelism()));
+/** The CLI's default pool size (cores, 1 to 4, plus one), used for in-process instances too. */
+export const POOL_SIZE = Math.max(1, Math.min(4, availableParallelism())) + 1;
 
 /** The built CLI, next to this file's compiled form (dist/bench/ -> dist/src/cli.js). */
 export const CLI_PATH = fileURLToPath(new URL('../src/cli.js', import.meta.url));

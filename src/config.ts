@@ -107,7 +107,7 @@ const OPTIONS = {
   'pool-size': {
     type: 'string',
     env: 'TOOLSMITH_POOL_SIZE',
-    help: 'worker threads running tools (default: cores, 2 to 4)',
+    help: 'worker threads running tools (default: cores (1 to 4) + 1)',
   },
   'quarantine-after': {
     type: 'string',
@@ -256,7 +256,9 @@ export function parseConfig(
     storeUrl: v.store ?? join(defaultDataDirectory(env, platform), 'tools.sqlite'),
     limits,
     // At least 2 even on one core: one tool may hold all but one worker, so cheap calls always find one free.
-    poolSize: v['pool-size'] ?? Math.max(2, Math.min(4, platform.cores)),
+    // One worker per core (1-4) plus one: a tool may use all but one worker (see pool.ts), so one busy tool
+    // can keep every core working while another tool's call still finds a free worker.
+    poolSize: v['pool-size'] ?? Math.max(1, Math.min(4, platform.cores)) + 1,
     logLevel: v['log-level'] ?? 'info',
     quarantine: Object.freeze({
       consecutiveFailures: v['quarantine-after'] ?? DEFAULT_QUARANTINE_POLICY.consecutiveFailures,

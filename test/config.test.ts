@@ -11,7 +11,7 @@ describe('parseConfig: flag > env > default', () => {
     assert.ok(parsed.kind === 'run');
     assert.equal(parsed.config.storeUrl, '/home/u/.local/share/toolsmith/tools.sqlite');
     assert.deepEqual(parsed.config.limits, DEFAULT_LIMITS);
-    assert.equal(parsed.config.poolSize, 2);
+    assert.equal(parsed.config.poolSize, 3, 'a worker per core and one more');
     const oneCore = parseConfig([], {}, { ...linux, cores: 1 });
     assert.ok(oneCore.kind === 'run');
     assert.equal(
@@ -19,6 +19,9 @@ describe('parseConfig: flag > env > default', () => {
       2,
       'two workers even on one core, so a slow tool cannot take them all',
     );
+    const manyCores = parseConfig([], {}, { ...linux, cores: 16 });
+    assert.ok(manyCores.kind === 'run');
+    assert.equal(manyCores.config.poolSize, 5);
   });
   it('reads TOOLSMITH_* and lets flags win', () => {
     const env = {

@@ -46,7 +46,9 @@ const INTRINSICS = [
   ['String_', 'String'],
   ['Map_', 'Map'],
   ['Error_', 'Error'],
-  ['InternalError_', 'InternalError'],
+  ['InternalErrorProto', 'InternalError.prototype'],
+  ['Promise_', 'Promise'],
+  ['resolve', 'Promise.resolve'],
   ['mapGet', 'Map.prototype.get'],
   ['mapSet', 'Map.prototype.set'],
   ['slice', 'String.prototype.slice'],
@@ -54,8 +56,10 @@ const INTRINSICS = [
   ['ArrayProto', 'Array.prototype'],
 ] as const;
 
-/** Index of JSON.parse in the captured intrinsics (the host parses a call's argument with it). */
-export const INTRINSIC_PARSE = INTRINSICS.findIndex(([name]) => name === 'parse');
+/** Where an intrinsic the host calls sits in the captured array. */
+export function intrinsicIndex(name: 'parse' | 'Promise_' | 'resolve'): number {
+  return INTRINSICS.findIndex(([n]) => n === name);
+}
 
 /**
  * The encoder script, compiled into every context: QuickJS's native `JSON.stringify` with a small replacer
@@ -99,8 +103,9 @@ return [encode, intrinsics];
  *   past the depth limit and results over the size cap, where plain `JSON.stringify` would silently drop
  *   or convert it. `toJSON` applies as in JSON (a Date becomes its ISO string): the tool can only reshape
  *   its own result, and the host checks it against the declared type afterwards.
- * - `describe(thrown) -> JSON text of [name, message]`: reads a thrown value inside the guest, where a
- *   hostile getter can only spend the guest's own budget.
+ * - `describe(thrown) -> JSON text of [name, message, refused]`: reads a thrown value inside the guest,
+ *   where a hostile getter can only spend the guest's own budget; `refused` is true only for detailed()'s own
+ *   refusals, recognised by identity.
  *
  * Refusals are thrown as object literals (define semantics: no setter on Object.prototype can intercept
  * them) and recognised by identity through closure variables, not by anything the tool could forge. The
@@ -112,13 +117,14 @@ export function buildFailureScript(limits: RunLimits): string {
 const ${INTRINSICS.map(([name], i) => `${name} = intrinsics[${i}]`).join(', ')};
 const MAX_RESULT = ${limits.maxResultBytes}, MAX_DEPTH = ${limits.maxJsonDepth}, MAX_ERROR = ${MAX_ERROR_CHARS};
 function cap(text, max) { text = String_(text); return text.length > max ? apply(slice, text, [0, max]) + "… (truncated)" : text; }
-// Strings are serialised without a toJSON lookup, so this pair is the script's own text whatever the tool did.
-function pair(name, message) { return "[" + stringify(name) + "," + stringify(message) + "]"; }
+// Strings are serialised without a toJSON lookup, so this is the script's own text whatever the tool did.
+function triple(name, message, refusal) { return "[" + stringify(name) + "," + stringify(message) + "," + (refusal ? "true" : "false") + "]"; }
+function pair(name, message) { return triple(name, message, false); }
 // The last refusal detailed() threw: describe recognises it by identity, which no tool can forge.
 let refused;
 function notJson(message) { refused = { message: cap(message, MAX_ERROR) }; return refused; }
 function describe(e) {
-  if (e !== undefined && e === refused) return pair("${NOT_JSON_NAME}", refused.message);
+  if (e !== undefined && e === refused) return triple("${NOT_JSON_NAME}", refused.message, true);
   try {
     if (e instanceof Error_) return pair(cap(e.name, 200), cap(e.message, MAX_ERROR));
     if (e === null || typeof e !== "object") return pair(typeof e, cap(String_(e), MAX_ERROR));
@@ -162,8 +168,9 @@ function detailed(value) {
   try { json = stringify(value, replacer); }
   catch (e) {
     if (refusal !== undefined) throw notJson(refusal);
-    // Out of memory or stack: the host classifies QuickJS's own errors.
-    if (e instanceof InternalError_) throw e;
+    // Out of memory or stack: the host classifies QuickJS's own errors. (By prototype: instanceof would ask
+    // a Symbol.hasInstance the tool may have defined.)
+    if (e !== null && typeof e === "object" && getProto(e) === InternalErrorProto) throw e;
     // A getter, Proxy trap or toJSON that throws while the result is read: the result cannot become JSON.
     let what;
     try { what = e instanceof Error_ ? String_(e.name) + ": " + String_(e.message) : String_(e); } catch (e2) { what = "a value that cannot be printed"; }

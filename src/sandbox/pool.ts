@@ -29,16 +29,11 @@ export interface SandboxPoolOptions {
   /** Replace a worker after this many runs, bounding WASM heap growth. */
   readonly recycleAfterRuns?: number;
   /**
-   * Most workers one tool (`RunRequest.entry`) may occupy at once until it has shown it is quick; default
-   * `size - 1` (at least 1), so a tool that keeps hitting its time limit can never take every worker from
-   * the other tools' calls. A tool whose last `trustAfterFastRuns` runs each took under `slowRunMs` may use
-   * every worker: other calls then wait at most about one quick run.
+   * Most workers one tool (`RunRequest.entry`) may occupy at once; default `size - 1` (at least 1), so a tool
+   * that keeps hitting its time limit can never take every worker from the other tools' calls. (The CLI's
+   * default pool has one worker more than cores, so one tool can still keep every core busy.)
    */
   readonly maxPerTool?: number;
-  /** A run longer than this (or a timeout) puts its tool back under `maxPerTool`. Default 50 ms. */
-  readonly slowRunMs?: number;
-  /** Quick runs in a row after which a tool may use every worker. Default 20. */
-  readonly trustAfterFastRuns?: number;
   /**
    * The limits most runs will use: each worker builds its first sandbox with them before it reports ready
    * (a run under other memory, stack or size limits builds its own). Default: DEFAULT_RUN_LIMITS.
@@ -50,8 +45,6 @@ export interface SandboxPoolOptions {
 
 interface Job {
   readonly id: number;
-  /** performance.now() when the job was handed to a worker. */
-  startedAt: number;
   readonly request: RunRequest;
   readonly limits: RunLimits;
   readonly signal: AbortSignal | undefined;
@@ -84,13 +77,7 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
   const grace = options.backstopGraceMs ?? 1000;
   const recycleAfter = options.recycleAfterRuns ?? 5000;
   const maxPerTool = Math.max(1, options.maxPerTool ?? size - 1);
-  const slowRunMs = options.slowRunMs ?? 50;
-  const trustAfter = options.trustAfterFastRuns ?? 20;
   const runningPerTool = new Map<string, number>();
-  // Quick runs in a row per tool (capped at trustAfter); a tool with none recorded is not yet trusted.
-  const quickStreak = new Map<string, number>();
-  const capFor = (entry: string): number =>
-    (quickStreak.get(entry) ?? 0) >= trustAfter ? size : maxPerTool;
   const queue: Job[] = [];
   const slots: Slot[] = [];
   let nextId = 1;
@@ -170,11 +157,6 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
     const job = slot.job;
     if (!job) return;
     slot.job = undefined;
-    const entry = job.request.entry;
-    const quick =
-      performance.now() - job.startedAt <= slowRunMs &&
-      !(!outcome.ok && outcome.kind === 'timeout');
-    quickStreak.set(entry, quick ? Math.min(trustAfter, (quickStreak.get(entry) ?? 0) + 1) : 0);
     const running = (runningPerTool.get(job.request.entry) ?? 1) - 1;
     if (running > 0) runningPerTool.set(job.request.entry, running);
     else runningPerTool.delete(job.request.entry);
@@ -211,15 +193,12 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
       const slot = slots[at];
       if (!slot || slot.job || slot.dead) continue;
       // Fairness: the oldest queued job whose tool is under its share of workers.
-      const index = queue.findIndex(
-        (j) => (runningPerTool.get(j.request.entry) ?? 0) < capFor(j.request.entry),
-      );
+      const index = queue.findIndex((j) => (runningPerTool.get(j.request.entry) ?? 0) < maxPerTool);
       if (index === -1) return;
       const [job] = queue.splice(index, 1);
       if (!job) return;
       runningPerTool.set(job.request.entry, (runningPerTool.get(job.request.entry) ?? 0) + 1);
       slot.job = job;
-      job.startedAt = performance.now();
       nextSlot = (at + 1) % slots.length;
       limits = job.limits;
       if (job.signal) {
@@ -254,7 +233,7 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
         return Promise.resolve(CANCELLED);
       }
       return new Promise<RunOutcome>((resolve) => {
-        const job: Job = { id: nextId++, startedAt: 0, request, limits, signal, resolve };
+        const job: Job = { id: nextId++, request, limits, signal, resolve };
         if (signal) {
           // Cancelled while still queued: drop it from the queue (the running case is handled in pump).
           const onQueuedAbort = (): void => {

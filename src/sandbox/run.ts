@@ -22,16 +22,16 @@ import {
   buildEncoderScript,
   buildFailureScript,
   FAILURE_FILE_NAME,
-  INTRINSIC_PARSE,
+  intrinsicIndex,
   buildToolScript,
   CONSOLE_FILE_NAME,
   ENCODER_FILE_NAME,
   GUEST_TOOL_FILE_NAME,
   MAX_ERROR_CHARS,
-  NOT_JSON_NAME,
   usesConsole,
 } from './guest-driver.js';
 import { jsonDepth } from '../json-depth.js';
+import { wasmMemoryOf, type WasmMemory } from './module.js';
 import type { RunLimits } from './limits.js';
 import type { FailureKind, RunOutcome, RunRequest } from './outcome.js';
 
@@ -99,9 +99,20 @@ export function prepareSandbox(module: QuickJSWASMModule, limits: RunLimits): Fr
     owned.push(encode);
     const intrinsics = context.getProp(pair, 1);
     owned.push(intrinsics);
-    const parse = context.getProp(intrinsics, INTRINSIC_PARSE);
+    const parse = context.getProp(intrinsics, intrinsicIndex('parse'));
     owned.push(parse);
-    return new QuickJSSandbox(runtime, context, limits, { encode, intrinsics, parse }, owned);
+    const promise = context.getProp(intrinsics, intrinsicIndex('Promise_'));
+    owned.push(promise);
+    const resolve = context.getProp(intrinsics, intrinsicIndex('resolve'));
+    owned.push(resolve);
+    return new QuickJSSandbox(
+      runtime,
+      wasmMemoryOf(module),
+      context,
+      limits,
+      { encode, intrinsics, parse, promise, resolve },
+      owned,
+    );
   } catch (error) {
     for (const handle of owned) handle.dispose();
     context?.dispose();
@@ -124,6 +135,9 @@ export function fitsLimits(prepared: RunLimits, wanted: RunLimits): boolean {
 /** Intrinsics captured before tool code runs: the tool may replace the globals, never these handles. */
 interface Captured {
   readonly encode: QuickJSHandle;
+  /** Promise and Promise.resolve, to adopt what the tool returned. */
+  readonly promise: QuickJSHandle;
+  readonly resolve: QuickJSHandle;
   /** The array of intrinsics the failure script is built from (see guest-driver.ts). */
   readonly intrinsics: QuickJSHandle;
   readonly parse: QuickJSHandle;
@@ -146,15 +160,20 @@ class QuickJSSandbox implements FreshSandbox {
   private used = false;
   /** The run's deadline (Date.now() time), once `run` has started. */
   private deadline = 0;
+  /** Set when the run was stopped for growing the heap past its limit. */
+  private memoryExceeded = false;
+  private readonly memory: WasmMemory;
 
   constructor(
     runtime: QuickJSRuntime,
+    memory: WasmMemory,
     context: QuickJSContext,
     limits: RunLimits,
     captured: Captured,
     owned: QuickJSHandle[],
   ) {
     this.runtime = runtime;
+    this.memory = memory;
     this.context = context;
     this.limits = limits;
     this.captured = captured;
@@ -166,7 +185,17 @@ class QuickJSSandbox implements FreshSandbox {
     this.used = true;
     const deadline = now() + timeoutMs;
     this.deadline = deadline;
-    this.runtime.setInterruptHandler(shouldInterruptAfterDeadline(deadline));
+    // QuickJS's own limit counts allocations, not bytes, in this build (see module.ts): the heap's growth
+    // since the run started is checked too, whenever QuickJS polls for an interrupt.
+    const memory = this.memory;
+    const heapCeiling = memory.buffer.byteLength + this.limits.memoryLimitBytes;
+    this.runtime.setInterruptHandler(() => {
+      if (memory.buffer.byteLength > heapCeiling) {
+        this.memoryExceeded = true;
+        return true;
+      }
+      return Date.now() >= deadline;
+    });
     const timedOut = (): boolean => now() >= deadline;
     let drain: QuickJSHandle | undefined;
     let outcome: RunOutcome;
@@ -229,46 +258,50 @@ class QuickJSSandbox implements FreshSandbox {
       return this.failure(error, timedOut());
     }
     using returned = called.value;
+    // Adopt what the tool returned as `await` would: a promise or thenable is followed.
+    const adopted = context.callFunction(captured.resolve, captured.promise, returned);
+    if (adopted.error) {
+      using error = adopted.error;
+      return this.failure(error, timedOut());
+    }
+    using promise = adopted.value;
 
-    // An async tool returns a promise: drive the job queue until it settles. executePendingJobs reports
-    // success even when it was interrupted, so the promise's own state decides, and the clock decides
-    // between "still running" and "out of time". Reading the state runs no guest code.
-    let state = context.getPromiseState(returned);
-    while (state.type === 'pending') {
-      const jobs = runtime.executePendingJobs();
+    // Run the job queue until it is empty: the result's promise settles there, and work the tool queued
+    // before returning runs, as it would before an awaiting caller resumes. Jobs run in small batches with
+    // the clock checked between them, so no chain of jobs (each interrupted and rescheduled by a rejection
+    // handler) outlives the deadline. Reading the promise's state runs no guest code.
+    while (runtime.hasPendingJob()) {
+      const jobs = runtime.executePendingJobs(JOBS_PER_BATCH);
       if (jobs.error) {
         using error = jobs.error;
         return this.failure(error, timedOut());
       }
-      state = context.getPromiseState(returned);
-      if (state.type !== 'pending') break;
+      if (this.memoryExceeded) return MEMORY;
       if (timedOut()) return timeoutOutcome([]);
-      if (!runtime.hasPendingJob()) {
-        // There are no timers or I/O in the sandbox: with an empty job queue nothing can ever settle it.
-        return {
-          ok: false,
-          kind: 'timeout',
-          message:
-            'the tool returned a promise that can never settle (the sandbox has no timers or I/O; every await must resolve from computation)',
-          logs: [],
-        };
-      }
+    }
+    const state = context.getPromiseState(promise);
+    if (state.type === 'pending') {
+      // There are no timers or I/O in the sandbox: with an empty job queue nothing can ever settle it.
+      return {
+        ok: false,
+        kind: 'timeout',
+        message:
+          'the tool returned a promise that can never settle (the sandbox has no timers or I/O; every await must resolve from computation)',
+        logs: [],
+      };
     }
     if (state.type === 'rejected') {
       using error = state.error;
       return this.failure(error, timedOut());
     }
-    // For a value that is not a promise the state holds the very same handle as `returned`: not ours to dispose.
-    const value = state.value;
-    try {
-      return this.encode(value, timedOut);
-    } finally {
-      if (!state.notAPromise) value.dispose();
-    }
+    // `promise` is a real promise, so the state's value is a handle of its own.
+    using value = state.value;
+    return this.encode(value, timedOut);
   }
 
   private encode(value: QuickJSHandle, timedOut: () => boolean): RunOutcome {
     const { context } = this;
+    if (timedOut()) return timeoutOutcome([]);
     const encoded = context.callFunction(this.captured.encode, context.undefined, value);
     if (encoded.error) {
       // A cycle, a throwing getter, or a limit: the detailed pass meets the same and says which.
@@ -284,15 +317,11 @@ class QuickJSSandbox implements FreshSandbox {
   /** The encoder's slow path: the failure script's `detailed` says what is wrong with the value, and where. */
   private encodeInDetail(value: QuickJSHandle, timedOut: () => boolean): RunOutcome {
     const { context } = this;
+    if (this.memoryExceeded) return MEMORY;
+    if (timedOut()) return timeoutOutcome([]);
     const tools = this.loadFailureTools();
-    if (!tools) {
-      return {
-        ok: false,
-        kind: 'memory',
-        message: 'the tool ran past its memory limit and was stopped',
-        logs: [],
-      };
-    }
+    // The script could not even be compiled: the heap is full.
+    if (!tools) return MEMORY;
     const encoded = context.callFunction(tools.detailed, context.undefined, value);
     if (encoded.error) {
       using error = encoded.error;
@@ -362,11 +391,11 @@ class QuickJSSandbox implements FreshSandbox {
 
   /** Turns a guest exception into a failure; `timedOut` is read before anything else runs. */
   private failure(error: QuickJSHandle, timedOut: boolean): RunOutcome {
-    const { name, message } = this.describe(error);
+    if (this.memoryExceeded) return MEMORY;
+    const { name, message, refused } = this.describe(error);
+    if (refused) return { ok: false, kind: 'not_json', message, logs: [] };
     // Reading the thrown value ran out of time (a getter that never returns): the run's time limit.
     const kind = classify(name, message, timedOut || Date.now() >= this.deadline);
-    if (kind === 'threw' && name === NOT_JSON_NAME)
-      return { ok: false, kind: 'not_json', message, logs: [] };
     return { ok: false, kind, message: describeFailure(kind, name, message), logs: [] };
   }
 
@@ -375,33 +404,52 @@ class QuickJSSandbox implements FreshSandbox {
    * run's time: getters and Proxy traps on the thrown value run inside the sandbox, never on the host. If
    * that fails too (memory or time), only what reading the handle can tell without running guest code.
    */
-  private describe(error: QuickJSHandle): { name: string; message: string } {
+  private describe(error: QuickJSHandle): { name: string; message: string; refused: boolean } {
     const { context } = this;
     this.extendBudget();
     const tools = this.loadFailureTools();
-    if (!tools) return describeWithoutGuestCode(context, error);
+    if (!tools) return { ...describeWithoutGuestCode(context, error), refused: false };
     const described = context.callFunction(tools.describe, context.undefined, error);
     if (described.error) {
       described.error.dispose();
-      return describeWithoutGuestCode(context, error);
+      return { ...describeWithoutGuestCode(context, error), refused: false };
     }
     using text = described.value;
     if (context.typeof(text) === 'string') {
       try {
-        const pair: unknown = JSON.parse(context.getString(text));
-        if (Array.isArray(pair) && typeof pair[0] === 'string' && typeof pair[1] === 'string') {
-          return { name: capText(pair[0], 200), message: capText(pair[1], MAX_ERROR_CHARS) };
+        const triple: unknown = JSON.parse(context.getString(text));
+        if (
+          Array.isArray(triple) &&
+          typeof triple[0] === 'string' &&
+          typeof triple[1] === 'string' &&
+          typeof triple[2] === 'boolean'
+        ) {
+          return {
+            name: capText(triple[0], 200),
+            message: capText(triple[1], MAX_ERROR_CHARS),
+            refused: triple[2],
+          };
         }
       } catch {
         // fall through: the guest's describe was subverted
       }
     }
-    return describeWithoutGuestCode(context, error);
+    return { ...describeWithoutGuestCode(context, error), refused: false };
   }
 }
 
 /** How long the host's reads of a finished run may take when the run's own time is spent. */
 const GRACE_MS = 20;
+
+/** Jobs run between two looks at the clock. */
+const JOBS_PER_BATCH = 64;
+
+const MEMORY: RunOutcome = {
+  ok: false,
+  kind: 'memory',
+  message: 'the tool ran past its memory limit and was stopped',
+  logs: [],
+};
 
 const TAMPERED: RunOutcome = {
   ok: false,

@@ -5,7 +5,8 @@
  * server (the pool's backstop).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { newQuickJSWASMModule, type QuickJSWASMModule } from 'quickjs-emscripten';
+import type { QuickJSWASMModule } from 'quickjs-emscripten';
+import { heapBytes, loadCappedModule, recycleAboveBytes } from './module.js';
 import type { RunLimits } from './limits.js';
 import type { RunOutcome, RunRequest } from './outcome.js';
 import { fitsLimits, prepareSandbox, type FreshSandbox } from './run.js';
@@ -36,6 +37,7 @@ export interface WorkerRecycle {
 
 const port = parentPort;
 if (port) {
+  const start = workerData as WorkerStart;
   let module: QuickJSWASMModule | undefined;
   // The next run's sandbox, built while the worker would otherwise sit idle: a fresh runtime and context
   // with the encoder in place and no tool code. It serves one run, like any other.
@@ -53,15 +55,20 @@ if (port) {
   port.on('message', (job: WorkerJob) => {
     // Jobs arrive one at a time from the pool; the chain only guards module loading.
     chain = chain.then(async () => {
-      const loaded = (module ??= await newQuickJSWASMModule());
+      const loaded = (module ??= await loadCappedModule(start.limits.memoryLimitBytes));
       let sandbox: FreshSandbox | undefined;
       let reply: WorkerReply;
       try {
         sandbox = take(loaded, job.limits);
         const outcome = sandbox.run(job.request, job.limits.timeoutMs);
-        // A memory-limit hit leaves the WASM heap grown for good (it never shrinks): ask to be replaced so
-        // a long-running server's memory stays flat.
-        reply = { id: job.id, outcome, recycle: !outcome.ok && outcome.kind === 'memory' };
+        // A WASM heap never shrinks: once a run has grown it well past its start, ask to be replaced so a
+        // long-running server's memory stays flat. Decided by the measured heap, never by what the guest
+        // reports (a tool that throws null looks out of memory but costs nothing).
+        reply = {
+          id: job.id,
+          outcome,
+          recycle: heapBytes(loaded) > recycleAboveBytes(job.limits.memoryLimitBytes),
+        };
       } catch (error) {
         // A host fault inside the module (host stack overflow, WASM trap): the module may be corrupt and
         // nothing in it is touched again.
@@ -101,8 +108,7 @@ if (port) {
   });
   // Load the module and build the first sandbox before announcing readiness, so the first real run does
   // not pay for either.
-  const start = workerData as WorkerStart;
-  void newQuickJSWASMModule().then(
+  void loadCappedModule(start.limits.memoryLimitBytes).then(
     (loaded) => {
       module ??= loaded;
       try {

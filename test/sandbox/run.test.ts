@@ -69,7 +69,8 @@ describe('runInQuickJS: one fresh runtime per run, no exceptions for guest behav
       true,
     );
     assert.ok(!loop.ok);
-    assert.equal(loop.kind, 'timeout');
+    // Each turn of the loop leaves a promise behind: whichever limit it meets first stops it.
+    assert.ok(loop.kind === 'timeout' || loop.kind === 'memory', loop.kind);
     const never = await run('await new Promise(() => {}); return 1;', {}, true);
     assert.ok(!never.ok);
     assert.equal(never.kind, 'timeout');

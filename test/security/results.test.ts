@@ -115,7 +115,7 @@ describe('security: non-JSON and booby-trapped results', () => {
     getPrototypeOf: () => Object.prototype,
     ownKeys: () => ['a'],
     getOwnPropertyDescriptor: () => ({ value: 1, enumerable: true, configurable: true }),
-    get: (_t, key) => (key === 'toJSON' ? undefined : () => 'smuggled'),
+    get: (_t, key) => (key === 'then' || key === 'toJSON' ? undefined : () => 'smuggled'),
   });`,
       pattern: /result\.a is a function/,
     },
@@ -192,7 +192,8 @@ describe('security: non-JSON and booby-trapped results', () => {
     {
       title: 'a Proxy whose every property is a toJSON-like function',
       name: 'res_proxy_tojson',
-      attack: "return new Proxy({}, { get: () => () => 'smuggled' });",
+      attack:
+        "return new Proxy({}, { get: (_t, key) => (key === 'then' ? undefined : () => 'smuggled') });",
       value: 'smuggled',
     },
     {
@@ -211,7 +212,8 @@ describe('security: non-JSON and booby-trapped results', () => {
     });
   }
 
-  it('answers a synchronous tool returning a thenable Proxy with the Proxy as data (it is not a promise)', async () => {
+  it('treats a result Proxy posing as a never-resolving thenable as a promise that never settles', async () => {
+    // What a tool returns is adopted as `await` would: a thenable is followed, here to nowhere.
     await createGuarded(
       app,
       'res_thenable_sync',
@@ -220,7 +222,7 @@ describe('security: non-JSON and booby-trapped results', () => {
       1,
       "return new Proxy({}, { get: (_t, key) => (key === 'then' ? () => undefined : 1) });",
     );
-    assert.deepEqual(valueOf(await attack(app, 'res_thenable_sync')), {});
+    assertRunFailure(await attack(app, 'res_thenable_sync'), 'timeout', /never settle/);
     await assertHealthy(app);
   });
 

@@ -1,0 +1,63 @@
+/**
+ * Loads the QuickJS WebAssembly module a worker runs guests in, with its memory capped.
+ *
+ * Why a cap at this level: this QuickJS build has no `malloc_usable_size`, so its own memory limit
+ * (JS_SetMemoryLimit) counts a fixed overhead per allocation rather than bytes. It stops floods of small
+ * objects but not large buffers: one `new Uint8Array(1 << 20)` after another would grow the WASM heap to
+ * 2 GiB. A WebAssembly.Memory with a `maximum` is a hard wall: past it, malloc returns NULL and QuickJS
+ * throws its own out-of-memory error, cleanly. Runs also check the heap's growth against the per-run limit
+ * (see run.ts), and the worker is replaced once its heap has grown past `recycleAboveBytes` (a WASM heap
+ * never shrinks).
+ */
+import {
+  newQuickJSWASMModuleFromVariant,
+  newVariant,
+  RELEASE_SYNC,
+  type QuickJSWASMModule,
+} from 'quickjs-emscripten';
+
+/** The part of a WebAssembly.Memory toolsmith reads (the project's libs carry no WebAssembly types). */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+// The global exists in every Node; declared here, narrowly, because neither lib nor @types/node declare it.
+declare const WebAssembly: {
+  Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemory;
+};
+
+const PAGE_BYTES = 64 * 1024;
+/** The release build's own initial memory (emscripten's INITIAL_MEMORY): 16 MiB. */
+export const INITIAL_HEAP_BYTES = 256 * PAGE_BYTES;
+/** WebAssembly's largest 32-bit memory. */
+const MAX_PAGES = 32768;
+
+/** The hard cap for a module serving runs limited to `memoryLimitBytes` each. */
+export function heapCapBytes(memoryLimitBytes: number): number {
+  // Room for one run at its limit plus the same again for fragmentation and the next run's prepared sandbox.
+  return INITIAL_HEAP_BYTES + 2 * memoryLimitBytes;
+}
+
+/** Past this heap size the worker asks to be replaced: its next run could otherwise start near the cap. */
+export function recycleAboveBytes(memoryLimitBytes: number): number {
+  return INITIAL_HEAP_BYTES + memoryLimitBytes;
+}
+
+/** A QuickJS module whose WebAssembly memory can never grow past `heapCapBytes(memoryLimitBytes)`. */
+export function loadCappedModule(memoryLimitBytes: number): Promise<QuickJSWASMModule> {
+  const maximum = Math.min(MAX_PAGES, Math.ceil(heapCapBytes(memoryLimitBytes) / PAGE_BYTES));
+  const wasmMemory = new WebAssembly.Memory({ initial: INITIAL_HEAP_BYTES / PAGE_BYTES, maximum });
+  // quickjs-emscripten types the option as WebAssembly.Memory, which these libs do not declare.
+  return newQuickJSWASMModuleFromVariant(
+    newVariant(RELEASE_SYNC, { wasmMemory: wasmMemory as never }),
+  );
+}
+
+/** The module's current WebAssembly heap size in bytes. */
+export function heapBytes(module: QuickJSWASMModule): number {
+  return wasmMemoryOf(module).buffer.byteLength;
+}
+
+/** The module's WebAssembly memory. */
+export function wasmMemoryOf(module: QuickJSWASMModule): WasmMemory {
+  return module.getWasmMemory() as WasmMemory;
+}
