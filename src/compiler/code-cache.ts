@@ -22,7 +22,14 @@ import { Script } from 'node:vm';
 import { threadId } from 'node:worker_threads';
 
 /** How a load used the cache. `off`: TypeScript was already loaded, nothing to do. */
-export type CodeCacheState = 'accepted' | 'missing' | 'corrupt' | 'rejected' | 'off';
+export type CodeCacheState =
+  | 'accepted'
+  | 'missing'
+  | 'corrupt'
+  | 'rejected'
+  | 'off'
+  /** The compiler started from its startup snapshot (snapshot.ts): TypeScript was never loaded. */
+  | 'snapshot';
 
 /** What `save()` did: `written`, `current` (the cache was accepted, nothing to write), or why not. */
 export type CodeCacheSave = 'written' | 'current' | 'off' | 'failed';

@@ -40,6 +40,22 @@ export class ToolCompiler {
     });
   }
 
+  /**
+   * Like `compile`, for the compiler's own process: if TypeScript itself gives up (a pathologically nested
+   * source overflows its recursion), that is still the source's fault, so it is a refusal, not a crash.
+   */
+  compileOrRefuse(name: string, source: string): Result<CompiledTool> {
+    try {
+      return this.compile(name, source);
+    } catch (error) {
+      return refuse({
+        stage: 'parse',
+        code: 'syntax_error',
+        message: `the TypeScript compiler could not process this source (${error instanceof RangeError ? 'it nests too deeply' : String(error)}); simplify it`,
+      });
+    }
+  }
+
   /** Compiles a small tool once so the first real create_tool does not pay for loading the libs. */
   warm(): void {
     this.compile(

@@ -3,9 +3,13 @@
  * (see worker.ts). A check that runs past `timeoutMs` (hostile types can make the checker exponential) is
  * refused and its worker replaced; so is a worker that dies.
  */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { Result } from '../errors.js';
 import type { CompiledTool } from './compile.js';
+import { buildSnapshot, snapshotArguments, snapshotFile } from './snapshot.js';
 import type { CompileJob, CompileReply, CompilerWorkerData, WarmReply } from './worker.js';
 
 export interface CompilerService extends AsyncDisposable {
@@ -14,8 +18,11 @@ export interface CompilerService extends AsyncDisposable {
    * Resolves once the current worker has loaded TypeScript, compiled a first tool and written the code
    * cache if it had to: with how the cache was used, or undefined if the worker stopped before that.
    */
-  warm(): Promise<Omit<WarmReply, 'warm'> | undefined>;
+  warm(): Promise<WarmReport | undefined>;
 }
+
+/** How the compiler that serves got ready. */
+export type WarmReport = Omit<WarmReply, 'warm'>;
 
 export interface CompilerServiceOptions {
   /** Longest a single compilation may take (default 10 s). */
@@ -23,10 +30,18 @@ export interface CompilerServiceOptions {
   /** V8 heap cap of the compiler worker, MiB (default 512). */
   readonly maxHeapMb?: number;
   /**
-   * Directory of the V8 code cache for typescript.js (see code-cache.ts), which makes a fresh worker ready
-   * sooner. Default: none.
+   * Directory of the V8 code cache for typescript.js (see code-cache.ts) and of the compiler's startup
+   * snapshot (see snapshot.ts), which make a fresh compiler ready sooner. Default: none.
    */
   readonly codeCacheDirectory?: string;
+  /** Whether to build and use the startup snapshot in `codeCacheDirectory` (default true). */
+  readonly snapshot?: boolean;
+}
+
+/** One compiler process or worker thread, whichever serves. */
+interface Backend {
+  send(job: CompileJob): void;
+  stop(): Promise<void>;
 }
 
 interface Pending {
@@ -41,44 +56,135 @@ export function createCompilerService(options: CompilerServiceOptions = {}): Com
   const timeoutMs = options.timeoutMs ?? 10_000;
   const queue: Pending[] = [];
   let current: { pending: Pending; timer: NodeJS.Timeout } | undefined;
-  let worker: Worker;
-  let warmed: Promise<Omit<WarmReply, 'warm'> | undefined>;
+  let backend: Backend | undefined;
+  let warmed: Promise<WarmReport | undefined> = Promise.resolve(undefined);
   let nextId = 1;
   let closed = false;
 
+  const maxHeapMb = options.maxHeapMb ?? 512;
+  const cacheDirectory = options.codeCacheDirectory;
+  let snapshot: string | undefined;
+  try {
+    snapshot =
+      cacheDirectory === undefined || options.snapshot === false
+        ? undefined
+        : snapshotFile(cacheDirectory);
+  } catch {
+    snapshot = undefined; // the compiler's files cannot be read: no snapshot, the worker serves
+  }
+  let snapshotBuild: Promise<void> | undefined;
+  // False once the snapshot failed to start in this process: the worker serves, and rebuilds it for the next.
+  let snapshotStarts = true;
+
+  const onMessage = (
+    from: Backend,
+    message: CompileReply | WarmReply,
+    warm: (r: WarmReport) => void,
+  ): void => {
+    if (from !== backend) return;
+    if (!('id' in message)) return warm({ codeCache: message.codeCache, saved: message.saved });
+    if (!current || current.pending.job.id !== message.id) return;
+    finish(message.result);
+  };
+
+  const onExit = (from: Backend): void => {
+    if (closed || backend !== from) return;
+    // Replace the compiler before failing the job: failing pumps the queue, and the next job must go to
+    // the new one, not to the dead one.
+    start();
+    fail(
+      'the TypeScript compiler stopped while checking this source (out of memory?); simplify it',
+    );
+  };
+
   const start = (): void => {
+    if (snapshot !== undefined && snapshotStarts && existsSync(snapshot))
+      startFromSnapshot(snapshot);
+    else startWorker();
+  };
+
+  /** A compiler process started from the snapshot: ready ~0.1 s after spawn. */
+  const startFromSnapshot = (file: string): void => {
+    const child = spawn(process.execPath, snapshotArguments(file, maxHeapMb), {
+      // Nothing the compiler prints may reach stdout (JSON-RPC).
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    });
+    // Once ready, the process never keeps the server alive and its channel does only while an answer is
+    // awaited; until then it does, so that a snapshot that fails to start is seen to exit.
+    let ready = false;
+    const self: Backend = {
+      send: (job) => {
+        child.channel?.ref();
+        child.send(job);
+      },
+      stop: async () => {
+        child.kill('SIGKILL');
+        await Promise.resolve();
+      },
+    };
+    backend = self;
+    warmed = new Promise((resolve) => {
+      child.on('message', (message: CompileReply | WarmReply) => {
+        if (!('id' in message) && !ready) {
+          ready = true;
+          child.unref();
+        }
+        child.channel?.unref();
+        onMessage(self, message, resolve);
+      });
+      child.once('exit', () => resolve(undefined));
+    });
+    child.on('error', () => undefined); // the exit handler decides
+    child.once('exit', () => {
+      if (!ready && !closed && backend === self) {
+        // The snapshot does not start (a damaged file): drop it and use the worker, which builds it again.
+        snapshotStarts = false;
+        void rm(file, { force: true });
+      }
+      onExit(self);
+    });
+  };
+
+  const startWorker = (): void => {
     // A hostile type can make the checker allocate without bound: cap its heap (the worker dies, is replaced,
     // and the job is refused) instead of letting it take the machine's memory.
     const w = new Worker(WORKER_URL, {
       stdout: true,
       stderr: true,
-      resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb ?? 512 },
-      workerData: { codeCacheDirectory: options.codeCacheDirectory } satisfies CompilerWorkerData,
+      resourceLimits: { maxOldGenerationSizeMb: maxHeapMb },
+      workerData: { codeCacheDirectory: cacheDirectory } satisfies CompilerWorkerData,
     });
     // Nothing the compiler prints may reach stdout (JSON-RPC); drain both streams.
     w.stdout.resume();
     w.stderr.resume();
     w.unref();
-    worker = w;
+    const self: Backend = {
+      // Kept alive only while an answer is awaited, like the snapshot process's channel.
+      send: (job) => {
+        w.ref();
+        w.postMessage(job);
+      },
+      stop: async () => {
+        await w.terminate();
+      },
+    };
+    backend = self;
     warmed = new Promise((resolve) => {
       w.on('message', (message: CompileReply | WarmReply) => {
-        if (!('id' in message))
-          return resolve({ codeCache: message.codeCache, saved: message.saved });
-        if (!current || current.pending.job.id !== message.id) return;
-        finish(message.result);
+        if ('id' in message) w.unref();
+        onMessage(self, message, resolve);
       });
       w.once('exit', () => resolve(undefined));
     });
-    w.on('error', () => undefined); // the exit handler below decides
-    w.on('exit', () => {
-      if (closed || worker !== w) return;
-      // Replace the worker before failing the job: failing pumps the queue, and the next job must go to
-      // the new worker, not to the dead one.
-      start();
-      fail(
-        'the TypeScript compiler stopped while checking this source (out of memory?); simplify it',
-      );
-    });
+    w.on('error', () => undefined); // the exit handler decides
+    w.on('exit', () => onExit(self));
+    // Once this worker is warm, build the snapshot the next start will use (once per process).
+    if (snapshot !== undefined && snapshotBuild === undefined) {
+      const file = snapshot;
+      snapshotBuild = warmed.then(async (report) => {
+        if (report && !closed) await buildSnapshot(file, maxHeapMb);
+      });
+    }
   };
 
   const finish = (result: Result<CompiledTool>): void => {
@@ -99,14 +205,14 @@ export function createCompilerService(options: CompilerServiceOptions = {}): Com
     const pending = queue.shift();
     if (!pending) return;
     const timer = setTimeout(() => {
-      const stuck = worker;
-      start(); // first, so the queue (pumped by fail) goes to the fresh worker
-      void stuck.terminate();
+      const stuck = backend;
+      start(); // first, so the queue (pumped by fail) goes to the fresh compiler
+      void stuck?.stop();
       fail(`type-checking did not finish within ${timeoutMs} ms; simplify the types`);
     }, timeoutMs);
     timer.unref();
     current = { pending, timer };
-    worker.postMessage(pending.job);
+    backend?.send(pending.job);
   };
 
   start();
@@ -139,7 +245,8 @@ export function createCompilerService(options: CompilerServiceOptions = {}): Com
       current?.pending.resolve(shutdown);
       current = undefined;
       for (const pending of queue.splice(0)) pending.resolve(shutdown);
-      await worker.terminate();
+      await backend?.stop();
+      // A snapshot being built is left to finish: it is written atomically, and only ever a speed-up.
     },
   };
 }

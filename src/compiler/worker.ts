@@ -51,23 +51,7 @@ if (port) {
   const { ToolCompiler } = await import('./compile.js');
   const compiler = new ToolCompiler();
   port.on('message', (job: CompileJob) => {
-    let result: Result<CompiledTool>;
-    try {
-      result = compiler.compile(job.name, job.source);
-    } catch (error) {
-      // The compiler itself gave up (a pathologically nested source overflows its recursion): that is
-      // still the source's fault, so it is a refusal, not a crash.
-      result = {
-        ok: false,
-        diagnostics: [
-          {
-            stage: 'parse',
-            code: 'syntax_error',
-            message: `the TypeScript compiler could not process this source (${error instanceof RangeError ? 'it nests too deeply' : String(error)}); simplify it`,
-          },
-        ],
-      };
-    }
+    const result = compiler.compileOrRefuse(job.name, job.source);
     port.postMessage({ id: job.id, result } satisfies CompileReply);
   });
   // Warm up in the background: the first real create_tool then costs a normal check.
