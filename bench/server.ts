@@ -145,11 +145,34 @@ export async function spawnServer(
 
 /** Resident set size of process `pid` in MiB (Linux /proc; elsewhere `ps`). */
 export async function rssMiB(pid: number): Promise<number> {
+  // The server and its child processes (the compiler started from its snapshot runs as one).
+  let kib = 0;
+  for (const id of [pid, ...(await childrenOf(pid))]) kib += await rssKiB(id);
+  return kib / 1024;
+}
+
+async function rssKiB(pid: number): Promise<number> {
   if (process.platform === 'linux') {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-    if (match?.[1]) return Number(match[1]) / 1024;
+    try {
+      const status = await readFile(`/proc/${pid}/status`, 'utf8');
+      const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+      if (match?.[1]) return Number(match[1]);
+    } catch {
+      return 0; // exited meanwhile
+    }
   }
   const { stdout } = await promisify(execFile)('ps', ['-o', 'rss=', '-p', String(pid)]);
-  return Number(stdout.trim()) / 1024;
+  return Number(stdout.trim()) || 0;
+}
+
+async function childrenOf(pid: number): Promise<number[]> {
+  try {
+    const { stdout } = await promisify(execFile)('ps', ['-o', 'pid=', '--ppid', String(pid)]);
+    return stdout
+      .split('\n')
+      .map((line) => Number(line.trim()))
+      .filter((id) => id > 0);
+  } catch {
+    return []; // ps exits 1 when there are none
+  }
 }
