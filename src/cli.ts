@@ -3,10 +3,9 @@
  * Composition root and bin entry: argv + env -> Config, build toolsmith, connect stdio, handle signals.
  * stdout carries nothing but JSON-RPC (except --help and --version, which exit at once).
  */
-import { ToolsmithStdioTransport } from './server/stdio-transport.js';
+import { createCompilerService } from './compiler/service.js';
 import { parseConfig } from './config.js';
 import { createLogger } from './log.js';
-import { createToolsmith } from './server/create-server.js';
 import { VERSION } from './version.js';
 
 async function main(): Promise<number | undefined> {
@@ -25,9 +24,16 @@ async function main(): Promise<number | undefined> {
       break;
   }
   const logger = createLogger(parsed.config.logLevel);
+  // The compiler first, before the server's modules load (~0.1 s): its process (or worker) warms up on the
+  // other core meanwhile, so the first create_tool finds it ready.
+  const compiler = createCompilerService({ codeCacheDirectory: parsed.config.codeCacheDirectory });
+  const [{ createToolsmith }, { ToolsmithStdioTransport }] = await Promise.all([
+    import('./server/create-server.js'),
+    import('./server/stdio-transport.js'),
+  ]);
   let toolsmith;
   try {
-    toolsmith = await createToolsmith({ config: parsed.config, logger });
+    toolsmith = await createToolsmith({ config: parsed.config, logger, compiler });
   } catch (error) {
     process.stderr.write(
       `toolsmith: cannot start: ${error instanceof Error ? error.message : String(error)}\n`,

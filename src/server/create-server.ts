@@ -17,7 +17,7 @@ import {
   type ListToolsResult,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
-import { createCompilerService } from '../compiler/service.js';
+import { createCompilerService, type CompilerService } from '../compiler/service.js';
 import type { Config } from '../config.js';
 import { ToolsmithError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -48,6 +48,11 @@ export interface ToolsmithDeps {
   readonly logger: Logger;
   /** A store to use instead of opening `config.storeUrl` (tests, embedding). Disposed with the instance. */
   readonly store?: ToolStore;
+  /**
+   * A compiler started earlier (the CLI starts it before loading the rest of toolsmith, so it warms up
+   * meanwhile). Owned by the instance from here on, disposed with it.
+   */
+  readonly compiler?: CompilerService;
 }
 
 const INSTRUCTIONS = `toolsmith lets you write your own tools in TypeScript. Before writing one, call search_tools to find an existing tool. To create a tool call create_tool with a function named like the tool, typed input, and tests (the write_tool prompt explains how). New tools appear in the tool list; if yours does not, call it with run_tool.`;
@@ -57,7 +62,8 @@ export async function createToolsmith(deps: ToolsmithDeps): Promise<Toolsmith> {
   const { config, logger } = deps;
   // First: loading TypeScript and checking a first tool takes the worker ~0.3 s, on its own thread, while
   // the store opens and the client connects; the first create_tool then costs a normal check.
-  const compiler = createCompilerService({ codeCacheDirectory: config.codeCacheDirectory });
+  const compiler =
+    deps.compiler ?? createCompilerService({ codeCacheDirectory: config.codeCacheDirectory });
   void compiler.warm().then((report) => {
     if (report) logger.debug(`compiler warm (code cache ${report.codeCache}, ${report.saved})`);
   });
