@@ -4,12 +4,17 @@
  * refused and its worker replaced; so is a worker that dies.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { Result } from '../errors.js';
 import type { CompiledTool } from './compile.js';
-import { buildSnapshot, snapshotArguments, snapshotFile } from './snapshot.js';
+import {
+  buildSnapshot,
+  isPrivateFile,
+  snapshotArguments,
+  snapshotEnvironment,
+  snapshotFile,
+} from './snapshot.js';
 import type { CompileJob, CompileReply, CompilerWorkerData, WarmReply } from './worker.js';
 
 export interface CompilerService extends AsyncDisposable {
@@ -51,6 +56,9 @@ interface Pending {
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 
+/** How long a process started from the snapshot may take to report ready (it takes ~0.1 s). */
+const SNAPSHOT_READY_MS = 10_000;
+
 /** Starts the compiler worker at once so it warms up in the background. The caller must dispose it. */
 export function createCompilerService(options: CompilerServiceOptions = {}): CompilerService {
   const timeoutMs = options.timeoutMs ?? 10_000;
@@ -68,7 +76,7 @@ export function createCompilerService(options: CompilerServiceOptions = {}): Com
     snapshot =
       cacheDirectory === undefined || options.snapshot === false
         ? undefined
-        : snapshotFile(cacheDirectory);
+        : snapshotFile(cacheDirectory, maxHeapMb);
   } catch {
     snapshot = undefined; // the compiler's files cannot be read: no snapshot, the worker serves
   }
@@ -98,7 +106,7 @@ export function createCompilerService(options: CompilerServiceOptions = {}): Com
   };
 
   const start = (): void => {
-    if (snapshot !== undefined && snapshotStarts && existsSync(snapshot))
+    if (snapshot !== undefined && snapshotStarts && isPrivateFile(snapshot))
       startFromSnapshot(snapshot);
     else startWorker();
   };
@@ -108,6 +116,7 @@ export function createCompilerService(options: CompilerServiceOptions = {}): Com
     const child = spawn(process.execPath, snapshotArguments(file, maxHeapMb), {
       // Nothing the compiler prints may reach stdout (JSON-RPC).
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+      env: snapshotEnvironment(),
     });
     // Once ready, the process never keeps the server alive and its channel does only while an answer is
     // awaited; until then it does, so that a snapshot that fails to start is seen to exit.
@@ -123,25 +132,39 @@ export function createCompilerService(options: CompilerServiceOptions = {}): Com
       },
     };
     backend = self;
+    let resolveWarm: (
+      report: WarmReport | undefined | Promise<WarmReport | undefined>,
+    ) => void = () => undefined;
     warmed = new Promise((resolve) => {
+      resolveWarm = resolve;
       child.on('message', (message: CompileReply | WarmReply) => {
         if (!('id' in message) && !ready) {
           ready = true;
+          clearTimeout(readiness);
           child.unref();
         }
-        child.channel?.unref();
+        // Keep the channel while an answer is still awaited (a job sent before the warm-up report).
+        if ('id' in message || current === undefined) child.channel?.unref();
         onMessage(self, message, resolve);
       });
-      child.once('exit', () => resolve(undefined));
     });
+    // A snapshot that starts but never reports ready counts as one that does not start.
+    const readiness = setTimeout(() => {
+      if (!ready) child.kill('SIGKILL');
+    }, SNAPSHOT_READY_MS);
+    readiness.unref();
     child.on('error', () => undefined); // the exit handler decides
     child.once('exit', () => {
-      if (!ready && !closed && backend === self) {
+      clearTimeout(readiness);
+      const failedToStart = !ready && !closed && backend === self;
+      if (failedToStart) {
         // The snapshot does not start (a damaged file): drop it and use the worker, which builds it again.
         snapshotStarts = false;
         void rm(file, { force: true });
       }
       onExit(self);
+      // Whoever awaits warm() hears from the worker that took over.
+      resolveWarm(failedToStart ? warmed : undefined);
     });
   };
 
@@ -151,7 +174,9 @@ export function createCompilerService(options: CompilerServiceOptions = {}): Com
     const w = new Worker(WORKER_URL, {
       stdout: true,
       stderr: true,
-      resourceLimits: { maxOldGenerationSizeMb: maxHeapMb },
+      // The stack of a process's main thread, as the snapshot-started compiler has: both refuse the same
+      // nesting depth ("nests too deeply"), whichever serves.
+      resourceLimits: { maxOldGenerationSizeMb: maxHeapMb, stackSizeMb: 1 },
       workerData: { codeCacheDirectory: cacheDirectory } satisfies CompilerWorkerData,
     });
     // Nothing the compiler prints may reach stdout (JSON-RPC); drain both streams.

@@ -28,9 +28,12 @@ const TYPESCRIPT_FILE = createRequire(import.meta.url).resolve('typescript');
  * Where this build's snapshot lives in `cacheDirectory`. The name changes with Node, the CPU architecture,
  * TypeScript and every file of the compiler, so a stale snapshot is never used.
  */
-export function snapshotFile(cacheDirectory: string): string {
+export function snapshotFile(cacheDirectory: string, maxHeapMb: number): string {
   const hash = createHash('sha256');
-  hash.update(`${process.version}\0${process.arch}\0${TYPESCRIPT_FILE}\0`);
+  // Everything that changes V8's configuration or the code it holds: V8 refuses a snapshot built otherwise.
+  hash.update(
+    `${JSON.stringify(process.versions)}\0${process.arch}\0${maxHeapMb}\0${TYPESCRIPT_FILE}\0`,
+  );
   const typescript = statSync(TYPESCRIPT_FILE);
   hash.update(`${typescript.size}\0${typescript.mtimeMs}\0`);
   for (const file of compilerFiles()) hash.update(readFileSync(file));
@@ -44,6 +47,32 @@ function compilerFiles(): string[] {
     .sort()
     .map((f) => join(COMPILER_DIRECTORY, f));
   return [...own, join(COMPILER_DIRECTORY, '..', 'errors.js')];
+}
+
+/**
+ * The environment for the compiler process and the snapshot build: the server's, without NODE_OPTIONS, whose
+ * V8 flags would make a snapshot start only under the very options it was built with.
+ */
+export function snapshotEnvironment(): NodeJS.ProcessEnv {
+  // eslint-disable-next-line no-restricted-syntax -- not configuration: passed through to a child, minus one
+  const { NODE_OPTIONS: _ignored, ...environment } = process.env;
+  return environment;
+}
+
+/**
+ * Whether `file` and its directory belong to this user and nobody else may write them: the snapshot is code
+ * this process will run, so one another user could have planted is never started.
+ */
+export function isPrivateFile(file: string): boolean {
+  try {
+    const uid = process.getuid?.();
+    return [file, dirname(file)].every((path) => {
+      const stat = statSync(path);
+      return (uid === undefined || stat.uid === uid) && (stat.mode & 0o022) === 0;
+    });
+  } catch {
+    return false; // missing
+  }
 }
 
 /** A build older than this is taken to have died; its lock is taken over. */
@@ -60,17 +89,18 @@ export async function buildSnapshot(file: string, maxHeapMb: number): Promise<vo
   const temporary = `${file}.${process.pid}.tmp`;
   const script = `${temporary}.cjs`;
   try {
-    await mkdir(dirname(file), { recursive: true });
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
     try {
       if (Date.now() - statSync(lock).mtimeMs < STALE_LOCK_MS) return;
       await rm(lock, { force: true });
     } catch {
       // no lock: ours to take
     }
-    await writeFile(lock, String(process.pid), { flag: 'wx' });
+    await writeFile(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
     await writeFile(
       script,
       `(${snapshotMain.toString()})(${JSON.stringify(TYPESCRIPT_FILE)}, ${JSON.stringify(COMPILER_DIRECTORY)});\n`,
+      { mode: 0o600 },
     );
   } catch {
     return; // another server took the lock first, or the directory is not writable
@@ -83,7 +113,7 @@ export async function buildSnapshot(file: string, maxHeapMb: number): Promise<vo
       '-e',
       `(${superviseBuild.toString()})(${JSON.stringify([file, temporary, script, lock, buildArguments])});`,
     ],
-    { detached: true, stdio: 'ignore' },
+    { detached: true, stdio: 'ignore', env: snapshotEnvironment() },
   );
   supervisor.unref();
   await new Promise<void>((resolve) => {
@@ -112,15 +142,21 @@ function superviseBuild([file, temporary, script, lock, buildArguments]: [
       // Under STALE_LOCK_MS, so no other server takes the lock over while this build may still finish.
       timeout: 110_000,
     });
-    if (built.status === 0 && fs.existsSync(temporary)) fs.renameSync(temporary, file);
+    if (built.status === 0 && fs.existsSync(temporary)) {
+      fs.chmodSync(temporary, 0o600);
+      fs.renameSync(temporary, file);
+    }
     // Snapshots of other builds (an upgrade, another Node) go once they are a week old: another install
     // sharing this directory may still be using its own.
     const directory = (require('node:path') as typeof import('node:path')).dirname(file);
     for (const name of fs.readdirSync(directory)) {
       const other = `${directory}/${name}`;
-      if (!/^compiler-[0-9a-f]+\.snapshot$/.test(name) || other === file) continue;
-      if (Date.now() - fs.statSync(other).mtimeMs > 7 * 24 * 3600 * 1000)
+      const age = () => Date.now() - fs.statSync(other).mtimeMs;
+      // Leftovers of a build that was killed (its lock is stale by then, see STALE_LOCK_MS).
+      if (/^compiler-[0-9a-f]+\.snapshot\.\d+\.tmp(\.cjs)?$/.test(name) && age() > 120_000)
         fs.rmSync(other, { force: true });
+      if (!/^compiler-[0-9a-f]+\.snapshot$/.test(name) || other === file) continue;
+      if (age() > 7 * 24 * 3600 * 1000) fs.rmSync(other, { force: true });
     }
   } finally {
     for (const leftover of [temporary, script, lock]) fs.rmSync(leftover, { force: true });
@@ -195,6 +231,13 @@ function snapshotMain(typescriptFile: string, compilerDirectory: string): void {
   v8.startupSnapshot.setDeserializeMainFunction(() => {
     // The server went away: nothing left to compile for.
     process.on('disconnect', () => process.exit(0));
+    // 'disconnect' waits for a check in progress, which only the server's timeout ends: if the server died
+    // (its child is then re-parented), a thread of our own ends the process instead.
+    const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
+    new Worker(
+      `const parent = ${process.ppid}; setInterval(() => { if (process.ppid !== parent) process.kill(process.pid, 'SIGKILL'); }, 500);`,
+      { eval: true },
+    ).unref();
     process.on('message', (job: { id: number; name: string; source: string }) => {
       process.send?.({ id: job.id, result: compiler.compileOrRefuse(job.name, job.source) });
     });

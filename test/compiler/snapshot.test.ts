@@ -36,7 +36,7 @@ describe('compiler startup snapshot', () => {
   it('is built after the first start and serves the next with the same results', async () => {
     using dir = makeTempDir();
     const cache = join(dir.path, 'cache');
-    const file = snapshotFile(cache);
+    const file = snapshotFile(cache, 512);
     const first = await startOn(cache);
     assert.notEqual(first.report?.codeCache, 'snapshot');
     await waitFor(file, 60_000);
@@ -52,7 +52,7 @@ describe('compiler startup snapshot', () => {
   it('drops a damaged snapshot, compiles with the worker, and builds it again', async () => {
     using dir = makeTempDir();
     const cache = join(dir.path, 'cache');
-    const file = snapshotFile(cache);
+    const file = snapshotFile(cache, 512);
     await startOn(cache);
     await waitFor(file, 60_000);
     writeFileSync(file, 'not a snapshot');
