@@ -232,13 +232,20 @@ function snapshotMain(typescriptFile: string, compilerDirectory: string): void {
     // The server went away: nothing left to compile for.
     process.on('disconnect', () => process.exit(0));
     // 'disconnect' waits for a check in progress, which only the server's timeout ends: if the server died
-    // (its child is then re-parented), a thread of our own ends the process instead.
-    const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
-    new Worker(
-      `const parent = ${process.ppid}; setInterval(() => { if (process.ppid !== parent) process.kill(process.pid, 'SIGKILL'); }, 500);`,
-      { eval: true },
-    ).unref();
+    // (its child is then re-parented), a thread of our own ends the process instead. Started with the first
+    // job, not at start, where its bootstrap would compete with the server's own start on a small machine.
+    let watchdog = false;
+    const startWatchdog = (): void => {
+      if (watchdog) return;
+      watchdog = true;
+      const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
+      new Worker(
+        `const parent = ${process.ppid}; setInterval(() => { if (process.ppid !== parent) process.kill(process.pid, 'SIGKILL'); }, 500);`,
+        { eval: true },
+      ).unref();
+    };
     process.on('message', (job: { id: number; name: string; source: string }) => {
+      startWatchdog();
       process.send?.({ id: job.id, result: compiler.compileOrRefuse(job.name, job.source) });
     });
     process.send?.({ warm: true, codeCache: 'snapshot', saved: 'current' });
