@@ -80,7 +80,7 @@ export function createCompilerService(options: CompilerServiceOptions = {}): Com
   } catch {
     snapshot = undefined; // the compiler's files cannot be read: no snapshot, the worker serves
   }
-  let snapshotBuild: Promise<void> | undefined;
+  let snapshotBuildStarted = false;
   // False once the snapshot failed to start in this process: the worker serves, and rebuilds it for the next.
   let snapshotStarts = true;
 
@@ -126,9 +126,9 @@ export function createCompilerService(options: CompilerServiceOptions = {}): Com
         child.channel?.ref();
         child.send(job);
       },
-      stop: async () => {
+      stop: () => {
         child.kill('SIGKILL');
-        await Promise.resolve();
+        return Promise.resolve();
       },
     };
     backend = self;
@@ -204,9 +204,10 @@ export function createCompilerService(options: CompilerServiceOptions = {}): Com
     w.on('error', () => undefined); // the exit handler decides
     w.on('exit', () => onExit(self));
     // Once this worker is warm, build the snapshot the next start will use (once per process).
-    if (snapshot !== undefined && snapshotBuild === undefined) {
+    if (snapshot !== undefined && !snapshotBuildStarted) {
+      snapshotBuildStarted = true;
       const file = snapshot;
-      snapshotBuild = warmed.then(async (report) => {
+      void warmed.then(async (report) => {
         if (report && !closed) await buildSnapshot(file, maxHeapMb);
       });
     }

@@ -277,7 +277,7 @@ class QuickJSSandbox implements FreshSandbox {
         return this.failure(error, timedOut());
       }
       if (this.memoryExceeded) return MEMORY;
-      if (timedOut()) return timeoutOutcome([]);
+      if (timedOut()) return TIMEOUT;
     }
     const state = context.getPromiseState(promise);
     if (state.type === 'pending') {
@@ -301,7 +301,7 @@ class QuickJSSandbox implements FreshSandbox {
 
   private encode(value: QuickJSHandle, timedOut: () => boolean): RunOutcome {
     const { context } = this;
-    if (timedOut()) return timeoutOutcome([]);
+    if (timedOut()) return TIMEOUT;
     const encoded = context.callFunction(this.captured.encode, context.undefined, value);
     if (encoded.error) {
       // A cycle, a throwing getter, or a limit: the detailed pass meets the same and says which.
@@ -318,7 +318,7 @@ class QuickJSSandbox implements FreshSandbox {
   private encodeInDetail(value: QuickJSHandle, timedOut: () => boolean): RunOutcome {
     const { context } = this;
     if (this.memoryExceeded) return MEMORY;
-    if (timedOut()) return timeoutOutcome([]);
+    if (timedOut()) return TIMEOUT;
     const tools = this.loadFailureTools();
     // The script could not even be compiled: the heap is full.
     if (!tools) return MEMORY;
@@ -444,12 +444,12 @@ const GRACE_MS = 20;
 /** Jobs run between two looks at the clock. */
 const JOBS_PER_BATCH = 64;
 
-const MEMORY: RunOutcome = {
-  ok: false,
-  kind: 'memory',
-  message: 'the tool ran past its memory limit and was stopped',
-  logs: [],
-};
+/** A run stopped at one of its limits, with the same wording as a limit QuickJS reports itself. */
+function stoppedAt(kind: 'memory' | 'timeout'): RunOutcome {
+  return Object.freeze({ ok: false, kind, message: describeFailure(kind, '', ''), logs: [] });
+}
+const MEMORY = stoppedAt('memory');
+const TIMEOUT = stoppedAt('timeout');
 
 const TAMPERED: RunOutcome = {
   ok: false,
@@ -561,13 +561,4 @@ function describeFailure(kind: FailureKind, name: string, message: string): stri
         ? `${name}: ${message}`
         : message;
   }
-}
-
-function timeoutOutcome(logs: readonly string[]): RunOutcome {
-  return {
-    ok: false,
-    kind: 'timeout',
-    message: 'the tool ran past its time limit and was stopped',
-    logs,
-  };
 }
