@@ -8,8 +8,10 @@ import { rm } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { Result } from '../errors.js';
 import type { CompiledTool } from './compile.js';
+import { guardChild } from './orphan-guard.js';
 import {
   buildSnapshot,
+  type GuardMessage,
   isPrivateFile,
   snapshotArguments,
   snapshotEnvironment,
@@ -121,12 +123,23 @@ export function createCompilerService(options: CompilerServiceOptions = {}): Com
     // Once ready, the process never keeps the server alive and its channel does only while an answer is
     // awaited; until then it does, so that a snapshot that fails to start is seen to exit.
     let ready = false;
+    let exited = false;
+    // Ends the process if the server dies mid-check (see orphan-guard.ts). Without one, the process runs a
+    // watchdog thread of its own, started with its first job.
+    const guard =
+      child.pid === undefined
+        ? undefined
+        : guardChild(child.pid, () => {
+            if (!exited) child.send({ guard: 'self' } satisfies GuardMessage);
+          });
+    if (guard) child.send({ guard: 'external' } satisfies GuardMessage);
     const self: Backend = {
       send: (job) => {
         child.channel?.ref();
         child.send(job);
       },
       stop: () => {
+        guard?.release();
         child.kill('SIGKILL');
         return Promise.resolve();
       },
@@ -155,6 +168,8 @@ export function createCompilerService(options: CompilerServiceOptions = {}): Com
     readiness.unref();
     child.on('error', () => undefined); // the exit handler decides
     child.once('exit', () => {
+      exited = true;
+      guard?.release();
       clearTimeout(readiness);
       const failedToStart = !ready && !closed && backend === self;
       if (failedToStart) {

@@ -164,6 +164,15 @@ function superviseBuild([file, temporary, script, lock, buildArguments]: [
 }
 /* eslint-enable @typescript-eslint/no-require-imports */
 
+/**
+ * From the server to a compiler process started from the snapshot: 'external' (sent before any job) when
+ * the server guards it against outliving the server (see orphan-guard.ts); 'self' when that guard is gone
+ * and the process must start its own watchdog.
+ */
+export interface GuardMessage {
+  readonly guard: 'external' | 'self';
+}
+
 /** The arguments that start a compiler process from `file` (and build it), with the compiler's heap cap. */
 export function snapshotArguments(file: string, maxHeapMb: number): string[] {
   return [`--max-old-space-size=${maxHeapMb}`, '--snapshot-blob', file];
@@ -231,9 +240,11 @@ function snapshotMain(typescriptFile: string, compilerDirectory: string): void {
   v8.startupSnapshot.setDeserializeMainFunction(() => {
     // The server went away: nothing left to compile for.
     process.on('disconnect', () => process.exit(0));
-    // 'disconnect' waits for a check in progress, which only the server's timeout ends: if the server died
-    // (its child is then re-parented), a thread of our own ends the process instead. Started with the first
-    // job, not at start, where its bootstrap would compete with the server's own start on a small machine.
+    // 'disconnect' waits for a check in progress, which only the server's timeout ends. Where the server
+    // guards this process from outside (orphan-guard.ts) it says so first; otherwise, or once it says that
+    // guard is gone, a thread of our own ends the process when the server dies (it is then re-parented).
+    // Started with the first job, not at start, where its bootstrap would compete with the server's own start.
+    let guarded = false;
     let watchdog = false;
     const startWatchdog = (): void => {
       if (watchdog) return;
@@ -244,10 +255,21 @@ function snapshotMain(typescriptFile: string, compilerDirectory: string): void {
         { eval: true },
       ).unref();
     };
-    process.on('message', (job: { id: number; name: string; source: string }) => {
-      startWatchdog();
-      process.send?.({ id: job.id, result: compiler.compileOrRefuse(job.name, job.source) });
-    });
+    process.on(
+      'message',
+      (message: { id: number; name: string; source: string } | GuardMessage) => {
+        if ('guard' in message) {
+          if (message.guard === 'external') guarded = true;
+          else startWatchdog();
+          return;
+        }
+        if (!guarded) startWatchdog();
+        process.send?.({
+          id: message.id,
+          result: compiler.compileOrRefuse(message.name, message.source),
+        });
+      },
+    );
     process.send?.({ warm: true, codeCache: 'snapshot', saved: 'current' });
   });
 }
