@@ -4,13 +4,14 @@
  * `message`) out, and it re-validates and re-caps everything it reads (see run.ts).
  *
  * A run evaluates, in one fresh context and in this order:
- * 1. the encoder, before any tool code, so it captures the intrinsics it needs while they are still the
- *    originals (see `buildEncoderScript`);
+ * 1. before any tool code, while the built-ins are still the originals: the host reads the intrinsics the
+ *    scripts need off the fresh global object (see `INTRINSICS`), and the encoder captures its own (see
+ *    `buildEncoderScript`);
  * 2. the console, only when the tool's code mentions `console` (see `usesConsole`); it installs the captured
  *    console and evaluates to `drain() -> JSON text of the captured lines`;
  * 3. the tool, as a separate global script, so that even a direct `eval` inside tool code cannot see the
  *    encoder's or the console's closure; it evaluates to the tool's entry function;
- * 4. only when the run fails or its result needs a closer look, the failure script, which gets the
+ * 4. only when the run fails or its result needs a closer look, the failure script, which is handed the
  *    intrinsics from step 1 (see `buildFailureScript`).
  *
  * The host calls the entry function itself and settles its promise with QuickJS's own promise state, so no
@@ -33,10 +34,12 @@ export const NOT_JSON_NAME = 'ToolsmithNotJson';
 export const MAX_ERROR_CHARS = 2000;
 
 /**
- * The intrinsics the guest-side scripts use, captured by the encoder script before any tool code runs and
- * handed to the failure script later by index (own elements of a fresh array: no lookup a tool can hook).
+ * The intrinsics the failure script and the host use, each with its path from the global object. The host
+ * reads them before any tool code runs (data properties of fresh built-ins: reading runs no guest code, and
+ * costs ~4 µs, where a script capturing them cost ~20 µs to compile) and hands them to the failure script as
+ * its parameters.
  */
-const INTRINSICS = [
+export const INTRINSICS = [
   ['stringify', 'JSON.stringify'],
   ['parse', 'JSON.parse'],
   ['getProto', 'Object.getPrototypeOf'],
@@ -56,22 +59,17 @@ const INTRINSICS = [
   ['ArrayProto', 'Array.prototype'],
 ] as const;
 
-/** Where an intrinsic the host calls sits in the captured array. */
-export function intrinsicIndex(name: 'parse' | 'Promise_' | 'resolve'): number {
-  return INTRINSICS.findIndex(([n]) => n === name);
-}
+export type IntrinsicName = (typeof INTRINSICS)[number][0];
 
 /**
  * The encoder script, compiled into every context: QuickJS's native `JSON.stringify` with a small replacer
- * that accepts only what JSON represents as is. It evaluates to `[encode, intrinsics]`, where
- * `encode(value)` returns the JSON text, or undefined when the value needs the failure script's detailed
+ * that accepts only what JSON represents as is. It evaluates to `encode`, where `encode(value)` returns the JSON text, or undefined when the value needs the failure script's detailed
  * check (anything JSON cannot carry, or a result over the size cap); it throws what reading the value threw.
  * It is kept this small because QuickJS compiles ~55 µs per KiB, on every call.
  */
 export function buildEncoderScript(limits: RunLimits): string {
   return `(function () {
 "use strict";
-const intrinsics = [${INTRINSICS.map(([, source]) => source).join(', ')}];
 const stringify = JSON.stringify, getProto = Object.getPrototypeOf, isArray = Array.isArray, isFinite_ = Number.isFinite;
 const ObjectProto = Object.prototype, ArrayProto = Array.prototype, MAX_RESULT = ${limits.maxResultBytes};
 let first, stop;
@@ -91,13 +89,14 @@ function encode(value) {
   try { const json = stringify(value, check); return json.length > MAX_RESULT ? undefined : json; }
   catch (e) { if (e !== undefined && e === stop) return undefined; throw e; }
 }
-return [encode, intrinsics];
+return encode;
 })()`;
 }
 
 /**
  * The failure script, compiled only when a run fails or its result needs a closer look. It evaluates to a
- * factory taking the captured intrinsics and returning `[detailed, describe]`:
+ * factory taking the captured intrinsics (as parameters, in INTRINSICS order) and returning
+ * `[detailed, describe]`:
  * - `detailed(value)`: the same encoding, refusing, with the path, everything JSON cannot represent
  *   (undefined in arrays, NaN, functions, symbols, BigInt, cycles, class instances, Maps, Sets), nesting
  *   past the depth limit and results over the size cap, where plain `JSON.stringify` would silently drop
@@ -112,9 +111,8 @@ return [encode, intrinsics];
  * script names no global: everything comes from the intrinsics captured before the tool ran.
  */
 export function buildFailureScript(limits: RunLimits): string {
-  return `(function (intrinsics) {
+  return `(function (${INTRINSICS.map(([name]) => name).join(', ')}) {
 "use strict";
-const ${INTRINSICS.map(([name], i) => `${name} = intrinsics[${i}]`).join(', ')};
 const MAX_RESULT = ${limits.maxResultBytes}, MAX_DEPTH = ${limits.maxJsonDepth}, MAX_ERROR = ${MAX_ERROR_CHARS};
 function cap(text, max) { text = String_(text); return text.length > max ? apply(slice, text, [0, max]) + "… (truncated)" : text; }
 // Strings are serialised without a toJSON lookup, so this is the script's own text whatever the tool did.

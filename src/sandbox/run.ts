@@ -22,7 +22,8 @@ import {
   buildEncoderScript,
   buildFailureScript,
   FAILURE_FILE_NAME,
-  intrinsicIndex,
+  INTRINSICS,
+  type IntrinsicName,
   buildToolScript,
   CONSOLE_FILE_NAME,
   ENCODER_FILE_NAME,
@@ -31,6 +32,7 @@ import {
   usesConsole,
 } from './guest-driver.js';
 import { jsonDepth } from '../json-depth.js';
+import { contextOptions, intrinsicsFor, type IntrinsicSet } from './intrinsics.js';
 import { wasmMemoryOf, type WasmMemory } from './module.js';
 import type { RunLimits } from './limits.js';
 import type { FailureKind, RunOutcome, RunRequest } from './outcome.js';
@@ -50,6 +52,8 @@ export interface RunReport {
 export interface FreshSandbox {
   /** The limits it was built with; all but `timeoutMs` are fixed at preparation (see `fitsLimits`). */
   readonly limits: RunLimits;
+  /** The built-ins its context has (see intrinsics.ts): it serves only code that needs exactly these. */
+  readonly intrinsics: IntrinsicSet;
   /** Runs `request` within `timeoutMs`; call at most once. Never throws for guest behaviour. */
   run(request: RunRequest, timeoutMs: number, now?: () => number): RunOutcome;
   /** Frees everything; false when QuickJS could not free the runtime (discard the module). */
@@ -63,7 +67,7 @@ export function runInQuickJS(
   limits: RunLimits,
   now: () => number = Date.now,
 ): RunReport {
-  const sandbox = prepareSandbox(module, limits);
+  const sandbox = prepareSandbox(module, limits, intrinsicsFor(request.code));
   let outcome: RunOutcome;
   let healthy = false;
   try {
@@ -76,10 +80,15 @@ export function runInQuickJS(
 
 /**
  * Builds a sandbox for one request under `limits`: a fresh runtime with the memory and stack limits, a fresh
- * context, the encoder evaluated and the intrinsics the host calls captured, all before any tool code.
- * Throws only for a host fault (the module is broken).
+ * context with the built-ins in `intrinsics` (`intrinsicsFor(code)`), the encoder evaluated and the
+ * intrinsics the host calls captured, all before any tool code. Throws only for a host fault (the module is
+ * broken).
  */
-export function prepareSandbox(module: QuickJSWASMModule, limits: RunLimits): FreshSandbox {
+export function prepareSandbox(
+  module: QuickJSWASMModule,
+  limits: RunLimits,
+  intrinsics: IntrinsicSet,
+): FreshSandbox {
   const runtime = module.newRuntime({
     memoryLimitBytes: limits.memoryLimitBytes,
     maxStackSizeBytes: limits.maxStackSizeBytes,
@@ -87,30 +96,33 @@ export function prepareSandbox(module: QuickJSWASMModule, limits: RunLimits): Fr
   const owned: QuickJSHandle[] = [];
   let context: QuickJSContext | undefined;
   try {
-    context = runtime.newContext();
+    context = runtime.newContext(contextOptions(intrinsics));
+    const captured = captureIntrinsics(context, owned);
     const encoder = context.evalCode(buildEncoderScript(limits), ENCODER_FILE_NAME);
     if (encoder.error) {
       encoder.error.dispose();
       throw new Error('the sandbox encoder failed to evaluate');
     }
-    using pair = encoder.value;
-    // Own elements of fresh array literals: reading them runs no guest code.
-    const encode = context.getProp(pair, 0);
+    const encode = encoder.value;
     owned.push(encode);
-    const intrinsics = context.getProp(pair, 1);
-    owned.push(intrinsics);
-    const parse = context.getProp(intrinsics, intrinsicIndex('parse'));
-    owned.push(parse);
-    const promise = context.getProp(intrinsics, intrinsicIndex('Promise_'));
-    owned.push(promise);
-    const resolve = context.getProp(intrinsics, intrinsicIndex('resolve'));
-    owned.push(resolve);
+    const named = (name: IntrinsicName): QuickJSHandle => {
+      const handle = captured[INTRINSICS.findIndex(([n]) => n === name)];
+      if (!handle) throw new Error(`the sandbox has no intrinsic ${name}`);
+      return handle;
+    };
     return new QuickJSSandbox(
       runtime,
       wasmMemoryOf(module),
       context,
       limits,
-      { encode, intrinsics, parse, promise, resolve },
+      intrinsics,
+      {
+        encode,
+        intrinsics: captured,
+        parse: named('parse'),
+        promise: named('Promise_'),
+        resolve: named('resolve'),
+      },
       owned,
     );
   } catch (error) {
@@ -118,6 +130,37 @@ export function prepareSandbox(module: QuickJSWASMModule, limits: RunLimits): Fr
     context?.dispose();
     runtime.dispose();
     throw error;
+  }
+}
+
+/**
+ * Reads every intrinsic in INTRINSICS off the fresh global object; the handles go into `owned`. Must run
+ * before any tool code: on fresh built-ins these are data properties, and reading them runs no guest code.
+ */
+function captureIntrinsics(context: QuickJSContext, owned: QuickJSHandle[]): QuickJSHandle[] {
+  const roots = new Map<string, QuickJSHandle>();
+  try {
+    return INTRINSICS.map(([, path]) => {
+      const [root = '', ...rest] = path.split('.');
+      let handle = roots.get(root);
+      if (!handle) {
+        handle = context.getProp(context.global, root);
+        roots.set(root, handle);
+      }
+      let owner = handle;
+      const walked: QuickJSHandle[] = [];
+      for (const key of rest) {
+        owner = context.getProp(owner, key);
+        walked.push(owner);
+      }
+      const last = walked.pop();
+      for (const between of walked) between.dispose();
+      const value = last ?? handle.dup();
+      owned.push(value);
+      return value;
+    });
+  } finally {
+    for (const handle of roots.values()) handle.dispose();
   }
 }
 
@@ -138,8 +181,8 @@ interface Captured {
   /** Promise and Promise.resolve, to adopt what the tool returned. */
   readonly promise: QuickJSHandle;
   readonly resolve: QuickJSHandle;
-  /** The array of intrinsics the failure script is built from (see guest-driver.ts). */
-  readonly intrinsics: QuickJSHandle;
+  /** Every intrinsic in INTRINSICS order, as the failure script takes them (see guest-driver.ts). */
+  readonly intrinsics: readonly QuickJSHandle[];
   readonly parse: QuickJSHandle;
 }
 
@@ -151,6 +194,7 @@ interface FailureTools {
 
 class QuickJSSandbox implements FreshSandbox {
   readonly limits: RunLimits;
+  readonly intrinsics: IntrinsicSet;
   private readonly runtime: QuickJSRuntime;
   private readonly context: QuickJSContext;
   private readonly captured: Captured;
@@ -169,6 +213,7 @@ class QuickJSSandbox implements FreshSandbox {
     memory: WasmMemory,
     context: QuickJSContext,
     limits: RunLimits,
+    intrinsics: IntrinsicSet,
     captured: Captured,
     owned: QuickJSHandle[],
   ) {
@@ -176,6 +221,7 @@ class QuickJSSandbox implements FreshSandbox {
     this.memory = memory;
     this.context = context;
     this.limits = limits;
+    this.intrinsics = intrinsics;
     this.captured = captured;
     this.owned = owned;
   }
@@ -343,7 +389,7 @@ class QuickJSSandbox implements FreshSandbox {
       return null;
     }
     using make = factory.value;
-    const made = context.callFunction(make, context.undefined, this.captured.intrinsics);
+    const made = context.callFunction(make, context.undefined, ...this.captured.intrinsics);
     if (made.error) {
       made.error.dispose();
       return null;

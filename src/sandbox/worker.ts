@@ -10,6 +10,10 @@ import { heapBytes, loadCappedModule, recycleAboveBytes } from './module.js';
 import type { RunLimits } from './limits.js';
 import type { RunOutcome, RunRequest } from './outcome.js';
 import { fitsLimits, prepareSandbox, type FreshSandbox } from './run.js';
+import { intrinsicsFor, type IntrinsicSet } from './intrinsics.js';
+
+/** The first spare: the built-ins most tools need, none of the optional ones (see intrinsics.ts). */
+const LEANEST: IntrinsicSet = 0;
 
 /** What the pool passes a worker at start: the limits most runs will use, to build the first sandbox. */
 export interface WorkerStart {
@@ -44,12 +48,16 @@ if (port) {
   let spare: FreshSandbox | undefined;
   let chain = Promise.resolve();
 
-  const take = (loaded: QuickJSWASMModule, limits: RunLimits): FreshSandbox => {
+  const take = (
+    loaded: QuickJSWASMModule,
+    limits: RunLimits,
+    intrinsics: IntrinsicSet,
+  ): FreshSandbox => {
     const ready = spare;
     spare = undefined;
-    if (ready && fitsLimits(ready.limits, limits)) return ready;
+    if (ready && ready.intrinsics === intrinsics && fitsLimits(ready.limits, limits)) return ready;
     ready?.dispose();
-    return prepareSandbox(loaded, limits);
+    return prepareSandbox(loaded, limits, intrinsics);
   };
 
   port.on('message', (job: WorkerJob) => {
@@ -58,8 +66,10 @@ if (port) {
       const loaded = (module ??= await loadCappedModule(start.limits.memoryLimitBytes));
       let sandbox: FreshSandbox | undefined;
       let reply: WorkerReply;
+      // The next call is most likely of the same tool: the spare is built with the same built-ins.
+      const intrinsics = intrinsicsFor(job.request.code);
       try {
-        sandbox = take(loaded, job.limits);
+        sandbox = take(loaded, job.limits, intrinsics);
         const outcome = sandbox.run(job.request, job.limits.timeoutMs);
         // A WASM heap never shrinks: once a run has grown it well past its start, ask to be replaced so a
         // long-running server's memory stays flat. Decided by the measured heap, never by what the guest
@@ -100,7 +110,7 @@ if (port) {
         return;
       }
       try {
-        spare = prepareSandbox(loaded, job.limits);
+        spare = prepareSandbox(loaded, job.limits, intrinsics);
       } catch {
         module = undefined;
       }
@@ -112,7 +122,7 @@ if (port) {
     (loaded) => {
       module ??= loaded;
       try {
-        spare ??= prepareSandbox(loaded, start.limits);
+        spare ??= prepareSandbox(loaded, start.limits, LEANEST);
       } catch {
         module = undefined;
       }
