@@ -125,7 +125,9 @@ export function createCompilerService(options: CompilerServiceOptions = {}): Com
     let ready = false;
     let exited = false;
     // Ends the process if the server dies mid-check (see orphan-guard.ts). Without one, the process runs a
-    // watchdog thread of its own, started with its first job.
+    // watchdog thread of its own, started with its first job. If the guard is killed (which takes local
+    // access to this user's processes), the process hears so only after the check it is busy with: a server
+    // that dies during that same check leaves it running until the check ends. Accepted.
     const guard =
       child.pid === undefined
         ? undefined

@@ -1,8 +1,9 @@
 /**
  * Which QuickJS built-ins a tool's context gets. Creating a context is the largest fixed cost of a call
  * (~110 µs of ~220 µs on this machine kind), and half of it goes to built-ins most tools never name: typed
- * arrays alone take ~30 µs, Proxy ~10, String.prototype.normalize ~7, Date ~3. A tool gets each of those
- * only if its code names it.
+ * arrays alone take ~30 µs, Proxy ~10, String.prototype.normalize and localeCompare ~7, Date ~3. A tool gets
+ * each of those only if its code names it (test/sandbox/intrinsics.test.ts checks that every property each
+ * set adds is reached through a name detected here).
  *
  * Detection reads the compiled code for the names. It can only err by giving a tool too much (a name in a
  * string or a comment); a tool that reaches a built-in without naming it (`globalThis["Da" + "te"]`) finds
@@ -19,7 +20,8 @@ const OPTIONAL = [
       /\b(?:ArrayBuffer|SharedArrayBuffer|DataView|Atomics|(?:Big)?U?[Ii]nt\d+Array|Uint8ClampedArray|Float\d+Array)\b/,
   },
   { intrinsic: 'Proxy', named: /\bProxy\b/ },
-  { intrinsic: 'StringNormalize', named: /\bnormalize\b/ },
+  // QuickJS adds String.prototype.localeCompare with normalize.
+  { intrinsic: 'StringNormalize', named: /\b(?:normalize|localeCompare)\b/ },
   { intrinsic: 'Date', named: /\bDate\b/ },
 ] as const;
 

@@ -14,6 +14,11 @@ import { intrinsicsFor, type IntrinsicSet } from './intrinsics.js';
 
 /** The first spare: the built-ins most tools need, none of the optional ones (see intrinsics.ts). */
 const LEANEST: IntrinsicSet = 0;
+/**
+ * Spares kept at most: two, so that calls taking turns between two tools with different built-ins still each
+ * find theirs ready (each spare is a runtime of a few hundred KiB).
+ */
+const MAX_SPARES = 2;
 
 /** What the pool passes a worker at start: the limits most runs will use, to build the first sandbox. */
 export interface WorkerStart {
@@ -43,9 +48,11 @@ const port = parentPort;
 if (port) {
   const start = workerData as WorkerStart;
   let module: QuickJSWASMModule | undefined;
-  // The next run's sandbox, built while the worker would otherwise sit idle: a fresh runtime and context
-  // with the encoder in place and no tool code. It serves one run, like any other.
-  let spare: FreshSandbox | undefined;
+  // The next runs' sandboxes, built while the worker would otherwise sit idle: fresh runtimes and contexts
+  // with the encoder in place and no tool code, one per set of built-ins recently called for (see
+  // intrinsics.ts), oldest first. Each serves one run, like any other. A run takes only a spare with exactly
+  // its own built-ins, so what a tool finds never depends on which tool ran before it.
+  const spares = new Map<IntrinsicSet, FreshSandbox>();
   let chain = Promise.resolve();
 
   const take = (
@@ -53,11 +60,22 @@ if (port) {
     limits: RunLimits,
     intrinsics: IntrinsicSet,
   ): FreshSandbox => {
-    const ready = spare;
-    spare = undefined;
-    if (ready && ready.intrinsics === intrinsics && fitsLimits(ready.limits, limits)) return ready;
+    const ready = spares.get(intrinsics);
+    spares.delete(intrinsics);
+    if (ready && fitsLimits(ready.limits, limits)) return ready;
     ready?.dispose();
     return prepareSandbox(loaded, limits, intrinsics);
+  };
+
+  /** Builds a spare for the next run with `intrinsics`, dropping the oldest beyond MAX_SPARES. */
+  const prepareSpare = (loaded: QuickJSWASMModule, limits: RunLimits, intrinsics: IntrinsicSet) => {
+    if (spares.has(intrinsics)) return;
+    spares.set(intrinsics, prepareSandbox(loaded, limits, intrinsics));
+    for (const [set, oldest] of spares) {
+      if (spares.size <= MAX_SPARES) break;
+      spares.delete(set);
+      if (!oldest.dispose()) throw new Error('a spare sandbox could not be freed');
+    }
   };
 
   port.on('message', (job: WorkerJob) => {
@@ -84,7 +102,7 @@ if (port) {
         // nothing in it is touched again.
         module = undefined;
         sandbox = undefined;
-        spare = undefined;
+        spares.clear();
         reply = {
           id: job.id,
           outcome: {
@@ -110,9 +128,10 @@ if (port) {
         return;
       }
       try {
-        spare = prepareSandbox(loaded, job.limits, intrinsics);
+        prepareSpare(loaded, job.limits, intrinsics);
       } catch {
         module = undefined;
+        spares.clear();
       }
     });
   });
@@ -122,7 +141,7 @@ if (port) {
     (loaded) => {
       module ??= loaded;
       try {
-        spare ??= prepareSandbox(loaded, start.limits, LEANEST);
+        prepareSpare(loaded, start.limits, LEANEST);
       } catch {
         module = undefined;
       }
