@@ -146,9 +146,11 @@ function superviseBuild([file, temporary, script, lock, buildArguments]: [
       fs.chmodSync(temporary, 0o600);
       fs.renameSync(temporary, file);
     }
-    // Snapshots of other builds (an upgrade, another Node) go once they are a week old: another install
-    // sharing this directory may still be using its own.
+    // Snapshots of other builds (an upgrade, another Node) go once they are a week old, or beyond the three
+    // newest (~20 MB each): another install sharing this directory may still be using its own, and one that
+    // loses it builds it again.
     const directory = (require('node:path') as typeof import('node:path')).dirname(file);
+    const others: { path: string; mtime: number }[] = [];
     for (const name of fs.readdirSync(directory)) {
       const other = `${directory}/${name}`;
       const age = () => Date.now() - fs.statSync(other).mtimeMs;
@@ -157,7 +159,10 @@ function superviseBuild([file, temporary, script, lock, buildArguments]: [
         fs.rmSync(other, { force: true });
       if (!/^compiler-[0-9a-f]+\.snapshot$/.test(name) || other === file) continue;
       if (age() > 7 * 24 * 3600 * 1000) fs.rmSync(other, { force: true });
+      else others.push({ path: other, mtime: fs.statSync(other).mtimeMs });
     }
+    others.sort((a, b) => b.mtime - a.mtime);
+    for (const { path } of others.slice(3)) fs.rmSync(path, { force: true });
   } finally {
     for (const leftover of [temporary, script, lock]) fs.rmSync(leftover, { force: true });
   }

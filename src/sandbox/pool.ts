@@ -14,7 +14,7 @@ import type { WorkerJob, WorkerRecycle, WorkerReply, WorkerStart } from './worke
 /** What the registry sees of the sandbox. */
 export interface Sandbox extends AsyncDisposable {
   run(request: RunRequest, limits: RunLimits, signal?: AbortSignal): Promise<RunOutcome>;
-  /** Resolves once every worker has loaded its QuickJS module. */
+  /** Starts every worker not started yet, and resolves once all have loaded their QuickJS module. */
   ready(): Promise<void>;
   readonly stats: { readonly workersStarted: number; readonly workersReplaced: number };
 }
@@ -39,6 +39,13 @@ export interface SandboxPoolOptions {
    * (a run under other memory, stack or size limits builds its own). Default: DEFAULT_RUN_LIMITS.
    */
   readonly limits?: RunLimits;
+  /**
+   * How long after the first worker is ready the others start, one after another (default 500 ms): each
+   * start costs ~55 ms of CPU (a V8 isolate, QuickJS's WASM, a first sandbox), which on a small machine would
+   * otherwise compete with the server's own start and its first create_tool. A call that waits 50 ms for
+   * a worker meanwhile starts the next one. `ready()` starts them all.
+   */
+  readonly startRestAfterMs?: number;
   /** Receives what a worker prints (diagnostics from the WASM runtime); dropped by default. */
   readonly onWorkerOutput?: (text: string) => void;
 }
@@ -55,6 +62,8 @@ interface Job {
 interface Slot {
   worker: Worker;
   ready: Promise<void>;
+  /** Its module is loaded: only then does it get jobs (one still starting would make them wait). */
+  loaded: boolean;
   job: Job | undefined;
   timer: NodeJS.Timeout | undefined;
   runs: number;
@@ -64,6 +73,8 @@ interface Slot {
 }
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
+/** How long a call waits for a free worker before one not started yet is started for it. */
+const GROW_ON_DEMAND_MS = 50;
 
 const failed = (kind: 'crashed' | 'cancelled', message: string): RunOutcome =>
   Object.freeze({ ok: false, kind, message, logs: [] });
@@ -109,6 +120,7 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
     const slot: Slot = {
       worker,
       ready: Promise.resolve(),
+      loaded: false,
       job: undefined,
       timer: undefined,
       runs: 0,
@@ -124,6 +136,9 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
       };
       worker.on('message', onFirst);
       worker.once('exit', () => resolve());
+    }).then(() => {
+      slot.loaded = true;
+      pump();
     });
     worker.on('message', (message: WorkerReply | WorkerRecycle | { ready: true }) => {
       if (!('id' in message)) {
@@ -189,12 +204,21 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
     pump();
   };
 
+  let growTimer: NodeJS.Timeout | undefined;
+  /** Starts the next worker not started yet, if any. */
+  const grow = (): Slot | undefined => {
+    if (closed || slots.length >= size) return undefined;
+    const slot = spawn();
+    slots.push(slot);
+    return slot;
+  };
+
   const pump = (): void => {
     if (closed) return;
     for (let n = 0; n < slots.length; n++) {
       const at = (nextSlot + n) % slots.length;
       const slot = slots[at];
-      if (!slot || slot.job || slot.dead) continue;
+      if (!slot || slot.job || slot.dead || !slot.loaded) continue;
       // Fairness: the oldest queued job whose tool is under its share of workers.
       const index = queue.findIndex((j) => (runningPerTool.get(j.request.entry) ?? 0) < maxPerTool);
       if (index === -1) return;
@@ -224,9 +248,26 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
       const message: WorkerJob = { id: job.id, request: job.request, limits: job.limits };
       slot.worker.postMessage(message);
     }
+    // Calls still waiting while workers are yet to start: start the next one soon, unless the wait ends first
+    // (a busy worker typically frees up within a millisecond or two; a start costs ~55 ms of CPU).
+    if (queue.length > 0 && slots.length < size && !growTimer) {
+      growTimer = setTimeout(() => {
+        growTimer = undefined;
+        if (queue.length > 0) grow();
+      }, GROW_ON_DEMAND_MS);
+      growTimer.unref();
+    }
   };
 
-  for (let i = 0; i < size; i++) slots.push(spawn());
+  const first = grow();
+  const startRest = (): void => {
+    const next = grow();
+    if (next) void next.ready.then(() => setImmediate(startRest));
+  };
+  void first?.ready.then(() => {
+    const timer = setTimeout(startRest, options.startRestAfterMs ?? 500);
+    timer.unref();
+  });
 
   return {
     stats,
@@ -253,6 +294,7 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
       });
     },
     async ready() {
+      while (grow() !== undefined) continue;
       await Promise.all(slots.map((s) => s.ready));
     },
     async [Symbol.asyncDispose]() {

@@ -137,3 +137,48 @@ describe('sandbox pool: guest code off the event loop', () => {
     });
   });
 });
+
+describe('sandbox pool start-up: one worker at once, the rest after it or on demand', () => {
+  const until = async (what: string, ms: number, test: () => boolean): Promise<void> => {
+    const deadline = Date.now() + ms;
+    while (!test()) {
+      if (Date.now() > deadline) assert.fail(`${what} within ${ms} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+
+  it('starts one worker, then the others one by one once it is ready', async () => {
+    await using pool = createSandboxPool({ size: 3, startRestAfterMs: 100 });
+    assert.equal(pool.stats.workersStarted, 1, 'only the first worker competes with the start-up');
+    assert.deepEqual(await pool.run(request('return 1 + 1;'), LIMITS), {
+      ok: true,
+      json: '2',
+      logs: [],
+    });
+    await until('every worker is started', 5000, () => pool.stats.workersStarted === 3);
+  });
+
+  it('starts the next worker for a call that waits for one', async () => {
+    await using pool = createSandboxPool({ size: 3, startRestAfterMs: 60_000 });
+    const spin = {
+      code: 'function spin() { const start = Date.now(); while (Date.now() - start < 800) {} return 0; }',
+      entry: 'spin',
+      inputJson: '{}',
+    };
+    const slow = pool.run(spin, { ...LIMITS, timeoutMs: 2000 });
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the spin has the only worker
+    const started = Date.now();
+    const cheap = await pool.run(request('return 2 + 2;'), LIMITS);
+    const waited = Date.now() - started;
+    assert.deepEqual(cheap, { ok: true, json: '4', logs: [] });
+    assert.ok(waited < 600, `the cheap call waited ${waited} ms, not for the spin to end`);
+    assert.equal(pool.stats.workersStarted, 2);
+    assert.ok((await slow).ok);
+  });
+
+  it('starts them all for ready()', async () => {
+    await using pool = createSandboxPool({ size: 3, startRestAfterMs: 60_000 });
+    await pool.ready();
+    assert.equal(pool.stats.workersStarted, 3);
+  });
+});
