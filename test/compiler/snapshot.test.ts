@@ -1,6 +1,6 @@
 /** The compiler's startup snapshot, through real compiler processes: built once, used next, only a speed-up. */
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createCompilerService } from '../../src/compiler/service.js';
@@ -46,6 +46,31 @@ describe('compiler startup snapshot', () => {
       second.compiled,
       first.compiled,
       'the snapshot compiles exactly as the worker does',
+    );
+  });
+
+  it("keeps at most three other builds' snapshots beside its own", async () => {
+    using dir = makeTempDir();
+    const cache = join(dir.path, 'cache');
+    mkdirSync(cache, { recursive: true, mode: 0o700 });
+    // Five snapshots of other builds (upgrades, other Nodes), a day apart, none older than a week.
+    const others = [1, 2, 3, 4, 5].map((day) => {
+      const other = join(cache, `compiler-${String(day).repeat(16)}.snapshot`);
+      writeFileSync(other, 'another build', { mode: 0o600 });
+      const at = new Date(Date.now() - day * 24 * 3600 * 1000);
+      utimesSync(other, at, at);
+      return other;
+    });
+    const file = snapshotFile(cache, 512);
+    await startOn(cache);
+    await waitFor(file, 60_000);
+    // The build prunes right after it renames its snapshot into place.
+    for (let i = 0; i < 50 && existsSync(others[4] ?? ''); i++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(
+      others.map((other) => existsSync(other)),
+      [true, true, true, false, false],
+      'the three newest stay',
     );
   });
 
