@@ -40,10 +40,10 @@ export interface SandboxPoolOptions {
    */
   readonly limits?: RunLimits;
   /**
-   * How long after the first worker is ready the others start, one after another (default 500 ms): each
-   * start costs ~55 ms of CPU (a V8 isolate, QuickJS's WASM, a first sandbox), which on a small machine would
-   * otherwise compete with the server's own start and its first create_tool. A call that waits 50 ms for
-   * a worker meanwhile starts the next one. `ready()` starts them all.
+   * The first worker starts at once; the others start one after another once it is ready, after this long
+   * (default 0). Each start costs ~55 ms of CPU (a V8 isolate, QuickJS's WASM, a first sandbox): all at once,
+   * on a small machine, they competed with the server's own start and its first create_tool. A call that
+   * waits 50 ms for a worker meanwhile starts the next one. `ready()` starts them all.
    */
   readonly startRestAfterMs?: number;
   /** Receives what a worker prints (diagnostics from the WASM runtime); dropped by default. */
@@ -265,7 +265,7 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
     if (next) void next.ready.then(() => setImmediate(startRest));
   };
   void first?.ready.then(() => {
-    const timer = setTimeout(startRest, options.startRestAfterMs ?? 500);
+    const timer = setTimeout(startRest, options.startRestAfterMs ?? 0);
     timer.unref();
   });
 
