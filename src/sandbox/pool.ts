@@ -249,11 +249,13 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
       slot.worker.postMessage(message);
     }
     // Calls still waiting while workers are yet to start: start the next one soon, unless the wait ends first
-    // (a busy worker typically frees up within a millisecond or two; a start costs ~55 ms of CPU).
-    if (queue.length > 0 && slots.length < size && !growTimer) {
+    // (a busy worker typically frees up within a millisecond or two; a start costs ~55 ms of CPU), or a
+    // worker is already starting (it takes the call once loaded).
+    const starting = (): boolean => slots.some((slot) => !slot.loaded && !slot.dead);
+    if (queue.length > 0 && slots.length < size && !growTimer && !starting()) {
       growTimer = setTimeout(() => {
         growTimer = undefined;
-        if (queue.length > 0) grow();
+        if (queue.length > 0 && !starting()) grow();
       }, GROW_ON_DEMAND_MS);
       growTimer.unref();
     }
