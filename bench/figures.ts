@@ -27,6 +27,7 @@ import {
 import { loadPeer } from './peer.js';
 import type { Results } from './report.js';
 import {
+  cpuMs,
   POOL_SIZE,
   rssMiB,
   spawnServer,
@@ -539,11 +540,15 @@ export async function figure4(ctx: Context): Promise<void> {
   const latencies: number[] = [];
   // Steady state, as a server that has been serving for a while: V8 tiers QuickJS's WASM up as it runs hot.
   await runInFlight(counts.stdioRateWarmup, 32, call);
+  const serverCpuBefore = await cpuMs(app.pid);
+  const clientCpuBefore = process.cpuUsage();
   for (let round = 0; round < counts.stdioRounds; round++) {
     const measured = await runInFlight(counts.stdioPerRound, 32, call);
     rates.push((counts.stdioPerRound * 1000) / measured.ms);
     latencies.push(...measured.latencies);
   }
+  const serverCpuAfter = await cpuMs(app.pid);
+  const clientCpu = process.cpuUsage(clientCpuBefore);
   results.add({
     id: '4.call.rate.32',
     figure: 4,
@@ -558,6 +563,24 @@ export async function figure4(ctx: Context): Promise<void> {
     label: 'tools/call latency, 32 in flight',
     unit: 'ms',
     samples: latencies,
+  });
+  // What limits the rate: CPU per call, on the cores the server and this client share.
+  const calls = counts.stdioRounds * counts.stdioPerRound;
+  if (serverCpuBefore !== undefined && serverCpuAfter !== undefined) {
+    results.add({
+      id: '4.cpu.server',
+      figure: 4,
+      label: 'server CPU per call at 32 in flight (all threads, compiler process)',
+      unit: 'ms',
+      samples: [(serverCpuAfter - serverCpuBefore) / calls],
+    });
+  }
+  results.add({
+    id: '4.cpu.client',
+    figure: 4,
+    label: 'benchmark client (MCP SDK) CPU per call at 32 in flight',
+    unit: 'ms',
+    samples: [(clientCpu.user + clientCpu.system) / 1000 / calls],
   });
 }
 

@@ -165,6 +165,26 @@ async function rssKiB(pid: number): Promise<number> {
   return Number(stdout.trim()) || 0;
 }
 
+/**
+ * CPU time (user + system, ms) process `pid` and its child processes have used so far, counting every thread
+ * (Linux /proc); undefined elsewhere.
+ */
+export async function cpuMs(pid: number): Promise<number | undefined> {
+  if (process.platform !== 'linux') return undefined;
+  const ticksPerMs = 100 / 1000; // USER_HZ: 100 on Linux
+  let ticks = 0;
+  for (const id of [pid, ...(await childrenOf(pid))]) {
+    try {
+      const stat = await readFile(`/proc/${id}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return ticks / ticksPerMs;
+}
+
 async function childrenOf(pid: number): Promise<number[]> {
   try {
     const { stdout } = await promisify(execFile)('ps', ['-o', 'pid=', '--ppid', String(pid)]);
