@@ -99,7 +99,9 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
   // Where the next search for an idle worker starts: rotating it spreads back-to-back calls over the
   // workers, so each finds one that has already built its next sandbox.
   let nextSlot = 0;
-  let limits = options.limits ?? DEFAULT_RUN_LIMITS;
+  // Every worker starts with the configured limits (its heap cap and first sandbox); a run under larger ones
+  // gets a module sized for it (see worker.ts).
+  const limits = options.limits ?? DEFAULT_RUN_LIMITS;
   const stats = { workersStarted: 0, workersReplaced: 0 };
 
   const spawn = (): Slot => {
@@ -205,6 +207,15 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
   };
 
   let growTimer: NodeJS.Timeout | undefined;
+  /** How many more workers the queued calls could use now: those under their tool's share, less starts. */
+  const wanted = (): number => {
+    if (slots.length >= size) return 0;
+    const runnable = queue.filter(
+      (j) => (runningPerTool.get(j.request.entry) ?? 0) < maxPerTool,
+    ).length;
+    const starting = slots.filter((slot) => !slot.loaded && !slot.dead).length;
+    return Math.min(size - slots.length, runnable - starting);
+  };
   /** Starts the next worker not started yet, if any. */
   const grow = (): Slot | undefined => {
     if (closed || slots.length >= size) return undefined;
@@ -227,7 +238,6 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
       runningPerTool.set(job.request.entry, (runningPerTool.get(job.request.entry) ?? 0) + 1);
       slot.job = job;
       nextSlot = (at + 1) % slots.length;
-      limits = job.limits;
       if (job.signal) {
         job.onAbort = () =>
           failAndReplace(slot, 'cancelled', 'the call was cancelled by the client');
@@ -248,14 +258,13 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
       const message: WorkerJob = { id: job.id, request: job.request, limits: job.limits };
       slot.worker.postMessage(message);
     }
-    // Calls still waiting while workers are yet to start: start the next one soon, unless the wait ends first
-    // (a busy worker typically frees up within a millisecond or two; a start costs ~55 ms of CPU), or a
-    // worker is already starting (it takes the call once loaded).
-    const starting = (): boolean => slots.some((slot) => !slot.loaded && !slot.dead);
-    if (queue.length > 0 && slots.length < size && !growTimer && !starting()) {
+    // Calls still waiting while workers are yet to start: start as many as wait (less those already
+    // starting, each takes a call once loaded) soon, unless the wait ends first (a busy worker typically frees
+    // up within a millisecond or two; a start costs ~55 ms of CPU).
+    if (wanted() > 0 && !growTimer) {
       growTimer = setTimeout(() => {
         growTimer = undefined;
-        if (queue.length > 0 && !starting()) grow();
+        for (let n = wanted(); n > 0 && grow(); n--);
       }, GROW_ON_DEMAND_MS);
       growTimer.unref();
     }
@@ -297,7 +306,10 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
     },
     async ready() {
       while (grow() !== undefined) continue;
-      await Promise.all(slots.map((s) => s.ready));
+      // A worker replaced meanwhile has a successor to wait for; a bounded number of rounds, in case workers
+      // keep dying as they start.
+      for (let round = 0; round < 3 && slots.some((s) => !s.loaded && !s.dead); round++)
+        await Promise.all(slots.map((s) => s.ready));
     },
     async [Symbol.asyncDispose]() {
       if (closed) return;

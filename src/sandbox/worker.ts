@@ -48,6 +48,8 @@ const port = parentPort;
 if (port) {
   const start = workerData as WorkerStart;
   let module: QuickJSWASMModule | undefined;
+  /** The per-run memory limit the module's heap cap was sized for (see module.ts). */
+  let moduleLimitBytes = start.limits.memoryLimitBytes;
   // The next runs' sandboxes, built while the worker would otherwise sit idle: fresh runtimes and contexts
   // with the encoder in place and no tool code, one per set of built-ins recently called for (see
   // intrinsics.ts), oldest first. Each serves one run, like any other. A run takes only a spare with exactly
@@ -81,7 +83,16 @@ if (port) {
   port.on('message', (job: WorkerJob) => {
     // Jobs arrive one at a time from the pool; the chain only guards module loading.
     chain = chain.then(async () => {
-      const loaded = (module ??= await loadCappedModule(start.limits.memoryLimitBytes));
+      // A run allowed more memory than this module's heap was capped for gets a module sized for it.
+      if (module && job.limits.memoryLimitBytes > moduleLimitBytes) {
+        module = undefined;
+        spares.clear();
+      }
+      if (!module) {
+        moduleLimitBytes = Math.max(start.limits.memoryLimitBytes, job.limits.memoryLimitBytes);
+        module = await loadCappedModule(moduleLimitBytes);
+      }
+      const loaded = module;
       let sandbox: FreshSandbox | undefined;
       let reply: WorkerReply;
       // The next call is most likely of the same tool: the spare is built with the same built-ins.

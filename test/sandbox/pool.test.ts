@@ -138,47 +138,102 @@ describe('sandbox pool: guest code off the event loop', () => {
   });
 });
 
-describe('sandbox pool start-up: one worker at once, the rest after it or on demand', () => {
-  const until = async (what: string, ms: number, test: () => boolean): Promise<void> => {
-    const deadline = Date.now() + ms;
-    while (!test()) {
-      if (Date.now() > deadline) assert.fail(`${what} within ${ms} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  };
-
-  it('starts one worker, then the others one by one once it is ready', async () => {
-    await using pool = createSandboxPool({ size: 3, startRestAfterMs: 100 });
-    assert.equal(pool.stats.workersStarted, 1, 'only the first worker competes with the start-up');
-    assert.deepEqual(await pool.run(request('return 1 + 1;'), LIMITS), {
-      ok: true,
-      json: '2',
-      logs: [],
-    });
-    await until('every worker is started', 5000, () => pool.stats.workersStarted === 3);
-  });
-
-  it('starts the next worker for a call that waits for one', async () => {
-    await using pool = createSandboxPool({ size: 3, startRestAfterMs: 60_000 });
-    const spin = {
-      code: 'function spin() { const start = Date.now(); while (Date.now() - start < 800) {} return 0; }',
-      entry: 'spin',
-      inputJson: '{}',
+describe(
+  'sandbox pool start-up: one worker at once, the rest after it or on demand',
+  { timeout: 30_000 },
+  () => {
+    const until = async (what: string, ms: number, test: () => boolean): Promise<void> => {
+      const deadline = Date.now() + ms;
+      while (!test()) {
+        if (Date.now() > deadline) assert.fail(`${what} within ${ms} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
     };
-    const slow = pool.run(spin, { ...LIMITS, timeoutMs: 2000 });
-    await new Promise((resolve) => setTimeout(resolve, 100)); // the spin has the only worker
-    const started = Date.now();
-    const cheap = await pool.run(request('return 2 + 2;'), LIMITS);
-    const waited = Date.now() - started;
-    assert.deepEqual(cheap, { ok: true, json: '4', logs: [] });
-    assert.ok(waited < 600, `the cheap call waited ${waited} ms, not for the spin to end`);
-    assert.equal(pool.stats.workersStarted, 2);
-    assert.ok((await slow).ok);
-  });
 
-  it('starts them all for ready()', async () => {
-    await using pool = createSandboxPool({ size: 3, startRestAfterMs: 60_000 });
-    await pool.ready();
-    assert.equal(pool.stats.workersStarted, 3);
-  });
-});
+    it('starts one worker, then the others one by one once it is ready', async () => {
+      await using pool = createSandboxPool({ size: 3, startRestAfterMs: 100 });
+      assert.equal(
+        pool.stats.workersStarted,
+        1,
+        'only the first worker competes with the start-up',
+      );
+      assert.deepEqual(await pool.run(request('return 1 + 1;'), LIMITS), {
+        ok: true,
+        json: '2',
+        logs: [],
+      });
+      const seen = new Set<number>();
+      await until('every worker is started', 5000, () => {
+        seen.add(pool.stats.workersStarted);
+        return pool.stats.workersStarted === 3;
+      });
+      assert.ok(seen.has(2), `one at a time (${[...seen].join(' -> ')})`);
+    });
+
+    it('starts a worker for each call kept waiting, so another tool is not queued behind a slow one', async () => {
+      await using pool = createSandboxPool({ size: 3, startRestAfterMs: 60_000 });
+      const spin = {
+        code: 'function spin() { const start = Date.now(); while (Date.now() - start < 1500) {} return 0; }',
+        entry: 'spin',
+        inputJson: '{}',
+      };
+      const started = Date.now();
+      const slow = [1, 2].map(() => pool.run(spin, { ...LIMITS, timeoutMs: 3000 }));
+      const cheap = await pool.run(request('return 3 + 3;'), LIMITS);
+      const waited = Date.now() - started;
+      assert.deepEqual(cheap, { ok: true, json: '6', logs: [] });
+      assert.ok(waited < 1200, `the cheap call waited ${waited} ms, not for a spin to end`);
+      for (const outcome of await Promise.all(slow)) assert.ok(outcome.ok);
+    });
+
+    it('starts every worker with the configured limits, and gives a run a heap for larger ones', async () => {
+      // A first call under a small memory limit must not size the heaps of the workers started after it.
+      await using pool = createSandboxPool({ size: 2, limits: LIMITS });
+      const small = { ...LIMITS, memoryLimitBytes: 1024 * 1024 };
+      const holdFirst = pool.run(
+        {
+          code: 'function spin() { const start = Date.now(); while (Date.now() - start < 600) {} return 0; }',
+          entry: 'spin',
+          inputJson: '{}',
+        },
+        { ...small, timeoutMs: 2000 },
+      );
+      const allocate = (mib: number) => ({
+        code: `function big() { const b = new Uint8Array(${mib} * 1024 * 1024); b[1] = 1; return b.length / 1024 / 1024; }`,
+        entry: 'big',
+        inputJson: '{}',
+      });
+      assert.deepEqual(await pool.run(allocate(20), LIMITS), { ok: true, json: '20', logs: [] });
+      assert.ok((await holdFirst).ok);
+      // Larger than the pool was configured for: the worker loads a module with room for it.
+      assert.deepEqual(
+        await pool.run(allocate(60), { ...LIMITS, memoryLimitBytes: 96 * 1024 * 1024 }),
+        { ok: true, json: '60', logs: [] },
+      );
+    });
+
+    it('starts the next worker for a call that waits for one', async () => {
+      await using pool = createSandboxPool({ size: 3, startRestAfterMs: 60_000 });
+      const spin = {
+        code: 'function spin() { const start = Date.now(); while (Date.now() - start < 800) {} return 0; }',
+        entry: 'spin',
+        inputJson: '{}',
+      };
+      const slow = pool.run(spin, { ...LIMITS, timeoutMs: 2000 });
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the spin has the only worker
+      const started = Date.now();
+      const cheap = await pool.run(request('return 2 + 2;'), LIMITS);
+      const waited = Date.now() - started;
+      assert.deepEqual(cheap, { ok: true, json: '4', logs: [] });
+      assert.ok(waited < 600, `the cheap call waited ${waited} ms, not for the spin to end`);
+      assert.equal(pool.stats.workersStarted, 2);
+      assert.ok((await slow).ok);
+    });
+
+    it('starts them all for ready()', async () => {
+      await using pool = createSandboxPool({ size: 3, startRestAfterMs: 60_000 });
+      await pool.ready();
+      assert.equal(pool.stats.workersStarted, 3);
+    });
+  },
+);
