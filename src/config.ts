@@ -67,7 +67,7 @@ const OPTIONS = {
   'memory-limit-mb': {
     type: 'string',
     env: 'TOOLSMITH_MEMORY_LIMIT_MB',
-    help: `memory limit per tool run, MiB (default ${DEFAULT_LIMITS.memoryLimitBytes / 1048576})`,
+    help: `memory limit per tool run, MiB, 1-2048 (default ${DEFAULT_LIMITS.memoryLimitBytes / 1048576})`,
   },
   'stack-size-kb': {
     type: 'string',
@@ -149,7 +149,8 @@ const ValuesSchema = z.object({
   store: z.string().min(1).optional(),
   'cache-dir': z.string().min(1).optional(),
   'timeout-ms': int(10, 600_000).optional(),
-  'memory-limit-mb': int(1, 4096).optional(),
+  // A worker's WebAssembly heap tops out at 2 GiB (see sandbox/module.ts); QuickJS's own limit is a 32-bit size.
+  'memory-limit-mb': int(1, 2048).optional(),
   'stack-size-kb': int(16, 2048).optional(),
   'max-source-bytes': int(1000, 1000000).optional(),
   'max-description-chars': int(10, 100000).optional(),

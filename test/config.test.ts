@@ -56,12 +56,17 @@ describe('parseConfig: flag > env > default', () => {
   it('answers help and version, and refuses bad flags and values in one line', () => {
     assert.equal(parseConfig(['--help'], {}, linux).kind, 'help');
     assert.equal(parseConfig(['-v'], {}, linux).kind, 'version');
+    const largest = parseConfig(['--memory-limit-mb', '2048'], {}, linux);
+    assert.ok(largest.kind === 'run');
+    assert.equal(largest.config.limits.memoryLimitBytes, 2048 * 1048576);
     for (const argv of [
       ['--nope'],
       ['--timeout-ms', 'soon'],
       ['--timeout-ms', '1'],
       ['--log-level', 'loud'],
       ['positional'],
+      // More than a worker's 2 GiB WebAssembly heap (4096 MiB also wrapped QuickJS's 32-bit limit to 0).
+      ['--memory-limit-mb', '4096'],
     ]) {
       const parsed = parseConfig(argv, {}, linux);
       assert.equal(parsed.kind, 'error', argv.join(' '));

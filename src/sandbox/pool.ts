@@ -210,9 +210,15 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
   /** How many more workers the queued calls could use now: those under their tool's share, less starts. */
   const wanted = (): number => {
     if (slots.length >= size) return 0;
-    const runnable = queue.filter(
-      (j) => (runningPerTool.get(j.request.entry) ?? 0) < maxPerTool,
-    ).length;
+    // Each tool's queued calls count up to the workers its share still leaves it.
+    const room = new Map<string, number>();
+    let runnable = 0;
+    for (const job of queue) {
+      const tool = job.request.entry;
+      const left = room.get(tool) ?? maxPerTool - (runningPerTool.get(tool) ?? 0);
+      if (left > 0) runnable++;
+      room.set(tool, left - 1);
+    }
     const starting = slots.filter((slot) => !slot.loaded && !slot.dead).length;
     return Math.min(size - slots.length, runnable - starting);
   };

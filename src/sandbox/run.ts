@@ -37,6 +37,9 @@ import { wasmMemoryOf, type WasmMemory } from './module.js';
 import type { RunLimits } from './limits.js';
 import type { FailureKind, RunOutcome, RunRequest } from './outcome.js';
 
+/** The largest memory limit a runtime is given: a worker's WebAssembly heap is at most 2 GiB. */
+const MAX_MEMORY_LIMIT_BYTES = 2 ** 31;
+
 /** What a run produced, and whether the module may be used again. */
 export interface RunReport {
   readonly outcome: RunOutcome;
@@ -90,7 +93,8 @@ export function prepareSandbox(
   intrinsics: IntrinsicSet,
 ): FreshSandbox {
   const runtime = module.newRuntime({
-    memoryLimitBytes: limits.memoryLimitBytes,
+    // QuickJS takes a 32-bit size here (4 GiB would wrap to 0); the WebAssembly heap stops at 2 GiB anyway.
+    memoryLimitBytes: Math.min(limits.memoryLimitBytes, MAX_MEMORY_LIMIT_BYTES),
     maxStackSizeBytes: limits.maxStackSizeBytes,
   });
   const owned: QuickJSHandle[] = [];

@@ -90,7 +90,21 @@ if (port) {
       }
       if (!module) {
         moduleLimitBytes = Math.max(start.limits.memoryLimitBytes, job.limits.memoryLimitBytes);
-        module = await loadCappedModule(moduleLimitBytes);
+        try {
+          module = await loadCappedModule(moduleLimitBytes);
+        } catch {
+          port.postMessage({
+            id: job.id,
+            outcome: {
+              ok: false,
+              kind: 'crashed',
+              message: 'the sandbox could not load QuickJS and was replaced',
+              logs: [],
+            },
+            recycle: true,
+          } satisfies WorkerReply);
+          return;
+        }
       }
       const loaded = module;
       let sandbox: FreshSandbox | undefined;

@@ -186,6 +186,28 @@ describe(
       for (const outcome of await Promise.all(slow)) assert.ok(outcome.ok);
     });
 
+    it('starts only as many workers as the waiting calls can use under their tool share', async () => {
+      await using pool = createSandboxPool({ size: 8, maxPerTool: 1, startRestAfterMs: 60_000 });
+      const spin = (entry: string) => ({
+        code: `function ${entry}() { const start = Date.now(); while (Date.now() - start < 700) {} return 0; }`,
+        entry,
+        inputJson: '{}',
+      });
+      const busy = pool.run(spin('b'), { ...LIMITS, timeoutMs: 2000 });
+      await new Promise((resolve) => setTimeout(resolve, 100)); // b has the only worker
+      const waiting = [1, 2, 3, 4, 5, 6].map(() =>
+        pool.run(spin('a'), { ...LIMITS, timeoutMs: 5000 }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      assert.equal(
+        pool.stats.workersStarted,
+        2,
+        'one tool with a share of one worker uses one more',
+      );
+      assert.ok((await busy).ok);
+      for (const outcome of await Promise.all(waiting)) assert.ok(outcome.ok);
+    });
+
     it('starts every worker with the configured limits, and gives a run a heap for larger ones', async () => {
       // A first call under a small memory limit must not size the heaps of the workers started after it.
       await using pool = createSandboxPool({ size: 2, limits: LIMITS });

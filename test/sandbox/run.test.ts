@@ -38,6 +38,14 @@ describe('runInQuickJS: one fresh runtime per run, no exceptions for guest behav
     );
     assert.deepEqual(outcome, { ok: true, json: '{"sum":3}', logs: ['hi {"a":1}', 'warn: w'] });
   });
+  it('runs under a memory limit of 4 GiB or more (QuickJS takes a 32-bit size)', () => {
+    const report = runInQuickJS(
+      module,
+      { code: tool('return new Uint8Array(1024).length;'), entry: 't', inputJson: '{}' },
+      { ...LIMITS, memoryLimitBytes: 4 * 1024 * 1024 * 1024 },
+    );
+    assert.deepEqual(report.outcome, { ok: true, json: '1024', logs: [] });
+  });
   it('awaits async tools', async () => {
     const outcome = await run('await null; return input.x * 2;', { x: 21 }, true);
     assert.deepEqual(outcome, { ok: true, json: '42', logs: [] });
