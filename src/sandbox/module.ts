@@ -30,6 +30,8 @@ const PAGE_BYTES = 64 * 1024;
 export const INITIAL_HEAP_BYTES = 256 * PAGE_BYTES;
 /** WebAssembly's largest 32-bit memory. */
 const MAX_PAGES = 32768;
+/** The most heap any worker's module can have: 2 GiB. */
+export const MAX_HEAP_BYTES = MAX_PAGES * PAGE_BYTES;
 
 /** The hard cap for a module serving runs limited to `memoryLimitBytes` each. */
 export function heapCapBytes(memoryLimitBytes: number): number {

@@ -206,6 +206,8 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
     pump();
   };
 
+  /** How many more workers `tool` may occupy under its share. */
+  const roomFor = (tool: string): number => maxPerTool - (runningPerTool.get(tool) ?? 0);
   let growTimer: NodeJS.Timeout | undefined;
   /** How many more workers the queued calls could use now: those under their tool's share, less starts. */
   const wanted = (): number => {
@@ -215,7 +217,7 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
     let runnable = 0;
     for (const job of queue) {
       const tool = job.request.entry;
-      const left = room.get(tool) ?? maxPerTool - (runningPerTool.get(tool) ?? 0);
+      const left = room.get(tool) ?? roomFor(tool);
       if (left > 0) runnable++;
       room.set(tool, left - 1);
     }
@@ -237,7 +239,7 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
       const slot = slots[at];
       if (!slot || slot.job || slot.dead || !slot.loaded) continue;
       // Fairness: the oldest queued job whose tool is under its share of workers.
-      const index = queue.findIndex((j) => (runningPerTool.get(j.request.entry) ?? 0) < maxPerTool);
+      const index = queue.findIndex((j) => roomFor(j.request.entry) > 0);
       if (index === -1) return;
       const [job] = queue.splice(index, 1);
       if (!job) return;

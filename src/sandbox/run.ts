@@ -33,12 +33,9 @@ import {
 } from './guest-driver.js';
 import { jsonDepth } from '../json-depth.js';
 import { contextOptions, intrinsicsFor, type IntrinsicSet } from './intrinsics.js';
-import { wasmMemoryOf, type WasmMemory } from './module.js';
+import { MAX_HEAP_BYTES, wasmMemoryOf, type WasmMemory } from './module.js';
 import type { RunLimits } from './limits.js';
 import type { FailureKind, RunOutcome, RunRequest } from './outcome.js';
-
-/** The largest memory limit a runtime is given: a worker's WebAssembly heap is at most 2 GiB. */
-const MAX_MEMORY_LIMIT_BYTES = 2 ** 31;
 
 /** What a run produced, and whether the module may be used again. */
 export interface RunReport {
@@ -94,7 +91,7 @@ export function prepareSandbox(
 ): FreshSandbox {
   const runtime = module.newRuntime({
     // QuickJS takes a 32-bit size here (4 GiB would wrap to 0); the WebAssembly heap stops at 2 GiB anyway.
-    memoryLimitBytes: Math.min(limits.memoryLimitBytes, MAX_MEMORY_LIMIT_BYTES),
+    memoryLimitBytes: Math.min(limits.memoryLimitBytes, MAX_HEAP_BYTES),
     maxStackSizeBytes: limits.maxStackSizeBytes,
   });
   const owned: QuickJSHandle[] = [];
@@ -110,7 +107,7 @@ export function prepareSandbox(
     const encode = encoder.value;
     owned.push(encode);
     const named = (name: IntrinsicName): QuickJSHandle => {
-      const handle = captured[INTRINSICS.findIndex(([n]) => n === name)];
+      const handle = captured[INTRINSIC_INDEX[name]];
       if (!handle) throw new Error(`the sandbox has no intrinsic ${name}`);
       return handle;
     };
@@ -137,6 +134,13 @@ export function prepareSandbox(
   }
 }
 
+/** Each intrinsic's path from the global object, split once rather than on every call. */
+const INTRINSIC_PATHS = INTRINSICS.map(([, path]) => path.split('.'));
+/** Where each intrinsic sits in INTRINSICS (and in what captureIntrinsics returns). */
+const INTRINSIC_INDEX = Object.fromEntries(
+  INTRINSICS.map(([name], index) => [name, index]),
+) as Record<IntrinsicName, number>;
+
 /**
  * Reads every intrinsic in INTRINSICS off the fresh global object; the handles go into `owned`. Must run
  * before any tool code: on fresh built-ins these are data properties, and reading them runs no guest code.
@@ -144,8 +148,7 @@ export function prepareSandbox(
 function captureIntrinsics(context: QuickJSContext, owned: QuickJSHandle[]): QuickJSHandle[] {
   const roots = new Map<string, QuickJSHandle>();
   try {
-    return INTRINSICS.map(([, path]) => {
-      const [root = '', ...rest] = path.split('.');
+    return INTRINSIC_PATHS.map(([root = '', ...rest]) => {
       let handle = roots.get(root);
       if (!handle) {
         handle = context.getProp(context.global, root);

@@ -57,6 +57,12 @@ if (port) {
   const spares = new Map<IntrinsicSet, FreshSandbox>();
   let chain = Promise.resolve();
 
+  /** The module may be corrupt or is the wrong size: nothing built in it (the spares) is used again. */
+  const dropModule = (): void => {
+    module = undefined;
+    spares.clear();
+  };
+
   const take = (
     loaded: QuickJSWASMModule,
     limits: RunLimits,
@@ -84,10 +90,7 @@ if (port) {
     // Jobs arrive one at a time from the pool; the chain only guards module loading.
     chain = chain.then(async () => {
       // A run allowed more memory than this module's heap was capped for gets a module sized for it.
-      if (module && job.limits.memoryLimitBytes > moduleLimitBytes) {
-        module = undefined;
-        spares.clear();
-      }
+      if (module && job.limits.memoryLimitBytes > moduleLimitBytes) dropModule();
       if (!module) {
         moduleLimitBytes = Math.max(start.limits.memoryLimitBytes, job.limits.memoryLimitBytes);
         try {
@@ -125,9 +128,8 @@ if (port) {
       } catch (error) {
         // A host fault inside the module (host stack overflow, WASM trap): the module may be corrupt and
         // nothing in it is touched again.
-        module = undefined;
+        dropModule();
         sandbox = undefined;
-        spares.clear();
         reply = {
           id: job.id,
           outcome: {
@@ -148,15 +150,14 @@ if (port) {
       if (sandbox && !sandbox.dispose()) {
         // QuickJS could not free the runtime (see RunReport.moduleHealthy): drop the module and have the
         // pool replace this worker when it is idle.
-        module = undefined;
+        dropModule();
         port.postMessage({ recycle: true } satisfies WorkerRecycle);
         return;
       }
       try {
         prepareSpare(loaded, job.limits, intrinsics);
       } catch {
-        module = undefined;
-        spares.clear();
+        dropModule();
       }
     });
   });
@@ -168,7 +169,7 @@ if (port) {
       try {
         prepareSpare(loaded, start.limits, LEANEST);
       } catch {
-        module = undefined;
+        dropModule();
       }
       port.postMessage({ ready: true });
     },
