@@ -12,6 +12,7 @@ import { createCompilerService } from '../../src/compiler/service.js';
 import { snapshotFile } from '../../src/compiler/snapshot.js';
 import { ADD_NUMBERS } from '../fixtures/tools.js';
 import { makeTempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/until.js';
 
 const SERVICE_URL = new URL('../../src/compiler/service.js', import.meta.url).href;
 
@@ -73,14 +74,6 @@ const alive = (pid: number): boolean => {
     return false;
   }
 };
-
-async function until(what: string, ms: number, test: () => boolean): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!test()) {
-    if (Date.now() > deadline) assert.fail(`${what} within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 function said(process: ChildProcess, word: string): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -7,6 +7,7 @@ import { createCompilerService } from '../../src/compiler/service.js';
 import { snapshotFile } from '../../src/compiler/snapshot.js';
 import { ADD_NUMBERS } from '../fixtures/tools.js';
 import { makeTempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/until.js';
 
 /** Starts a compiler on `directory`, checks that it compiles, and returns how it got ready. */
 async function startOn(directory: string) {
@@ -24,13 +25,8 @@ async function startOn(directory: string) {
   return { report, compiled: compiled.value };
 }
 
-async function waitFor(file: string, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  while (!existsSync(file)) {
-    if (Date.now() > until) assert.fail(`${file} was not written within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const waitFor = (file: string, ms: number): Promise<void> =>
+  until(`${file} is written`, ms, () => existsSync(file), 100);
 
 describe('compiler startup snapshot', () => {
   it('is built after the first start and serves the next with the same results', async () => {

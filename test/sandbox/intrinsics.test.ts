@@ -4,11 +4,11 @@
  * whichever tool is called next.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { newQuickJSWASMModule, type QuickJSWASMModule } from 'quickjs-emscripten';
 import { contextOptions, FULL_CONTEXT, intrinsicsFor } from '../../src/sandbox/intrinsics.js';
 import { DEFAULT_RUN_LIMITS } from '../../src/sandbox/limits.js';
-import { createSandboxPool, type Sandbox } from '../../src/sandbox/pool.js';
+import { createSandboxPool } from '../../src/sandbox/pool.js';
 import { runInQuickJS } from '../../src/sandbox/run.js';
 
 const LIMITS = { ...DEFAULT_RUN_LIMITS, timeoutMs: 500 };
@@ -153,16 +153,9 @@ describe('optional built-ins', () => {
   });
 
   describe('through the pool, alternating tools with different built-ins', () => {
-    let pool: Sandbox;
-    before(async () => {
-      pool = createSandboxPool({ size: 2, limits: LIMITS });
-      await pool.ready();
-    });
-    after(async () => {
-      await pool[Symbol.asyncDispose]();
-    });
-
     it('gives every call the built-ins its own code names', async () => {
+      await using pool = createSandboxPool({ size: 2, limits: LIMITS });
+      await pool.ready();
       const lean = { body: 'return typeof globalThis["Da" + "te"];', expected: '"undefined"' };
       const calls = [...USES, lean, ...USES.slice().reverse(), lean];
       for (let round = 0; round < 3; round++) {

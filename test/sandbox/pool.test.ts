@@ -2,12 +2,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_RUN_LIMITS } from '../../src/sandbox/limits.js';
 import { createSandboxPool, type Sandbox } from '../../src/sandbox/pool.js';
+import { until } from '../helpers/until.js';
 
 const LIMITS = { ...DEFAULT_RUN_LIMITS, timeoutMs: 300 };
 const request = (body: string, input: unknown = {}) => ({
   code: `function t(input) { ${body} }`,
   entry: 't',
   inputJson: JSON.stringify(input),
+});
+/** A tool `entry` that busy-waits `ms` and returns 0: it holds its worker that long. */
+const spinFor = (ms: number, entry = 'spin') => ({
+  code: `function ${entry}() { const start = Date.now(); while (Date.now() - start < ${ms}) {} return 0; }`,
+  entry,
+  inputJson: '{}',
 });
 
 describe('sandbox pool: guest code off the event loop', () => {
@@ -142,14 +149,6 @@ describe(
   'sandbox pool start-up: one worker at once, the rest after it or on demand',
   { timeout: 30_000 },
   () => {
-    const until = async (what: string, ms: number, test: () => boolean): Promise<void> => {
-      const deadline = Date.now() + ms;
-      while (!test()) {
-        if (Date.now() > deadline) assert.fail(`${what} within ${ms} ms`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    };
-
     it('starts one worker, then the others one by one once it is ready', async () => {
       await using pool = createSandboxPool({ size: 3, startRestAfterMs: 100 });
       assert.equal(
@@ -163,22 +162,22 @@ describe(
         logs: [],
       });
       const seen = new Set<number>();
-      await until('every worker is started', 5000, () => {
-        seen.add(pool.stats.workersStarted);
-        return pool.stats.workersStarted === 3;
-      });
+      await until(
+        'every worker is started',
+        5000,
+        () => {
+          seen.add(pool.stats.workersStarted);
+          return pool.stats.workersStarted === 3;
+        },
+        10,
+      );
       assert.ok(seen.has(2), `one at a time (${[...seen].join(' -> ')})`);
     });
 
     it('starts a worker for each call kept waiting, so another tool is not queued behind a slow one', async () => {
       await using pool = createSandboxPool({ size: 3, startRestAfterMs: 60_000 });
-      const spin = {
-        code: 'function spin() { const start = Date.now(); while (Date.now() - start < 1500) {} return 0; }',
-        entry: 'spin',
-        inputJson: '{}',
-      };
       const started = Date.now();
-      const slow = [1, 2].map(() => pool.run(spin, { ...LIMITS, timeoutMs: 3000 }));
+      const slow = [1, 2].map(() => pool.run(spinFor(1500), { ...LIMITS, timeoutMs: 3000 }));
       const cheap = await pool.run(request('return 3 + 3;'), LIMITS);
       const waited = Date.now() - started;
       assert.deepEqual(cheap, { ok: true, json: '6', logs: [] });
@@ -188,15 +187,10 @@ describe(
 
     it('starts only as many workers as the waiting calls can use under their tool share', async () => {
       await using pool = createSandboxPool({ size: 8, maxPerTool: 1, startRestAfterMs: 60_000 });
-      const spin = (entry: string) => ({
-        code: `function ${entry}() { const start = Date.now(); while (Date.now() - start < 700) {} return 0; }`,
-        entry,
-        inputJson: '{}',
-      });
-      const busy = pool.run(spin('b'), { ...LIMITS, timeoutMs: 2000 });
+      const busy = pool.run(spinFor(700, 'b'), { ...LIMITS, timeoutMs: 2000 });
       await new Promise((resolve) => setTimeout(resolve, 100)); // b has the only worker
       const waiting = [1, 2, 3, 4, 5, 6].map(() =>
-        pool.run(spin('a'), { ...LIMITS, timeoutMs: 5000 }),
+        pool.run(spinFor(700, 'a'), { ...LIMITS, timeoutMs: 5000 }),
       );
       await new Promise((resolve) => setTimeout(resolve, 400));
       assert.equal(
@@ -212,14 +206,7 @@ describe(
       // A first call under a small memory limit must not size the heaps of the workers started after it.
       await using pool = createSandboxPool({ size: 2, limits: LIMITS });
       const small = { ...LIMITS, memoryLimitBytes: 1024 * 1024 };
-      const holdFirst = pool.run(
-        {
-          code: 'function spin() { const start = Date.now(); while (Date.now() - start < 600) {} return 0; }',
-          entry: 'spin',
-          inputJson: '{}',
-        },
-        { ...small, timeoutMs: 2000 },
-      );
+      const holdFirst = pool.run(spinFor(600), { ...small, timeoutMs: 2000 });
       const allocate = (mib: number) => ({
         code: `function big() { const b = new Uint8Array(${mib} * 1024 * 1024); b[1] = 1; return b.length / 1024 / 1024; }`,
         entry: 'big',
@@ -236,12 +223,7 @@ describe(
 
     it('starts the next worker for a call that waits for one', async () => {
       await using pool = createSandboxPool({ size: 3, startRestAfterMs: 60_000 });
-      const spin = {
-        code: 'function spin() { const start = Date.now(); while (Date.now() - start < 800) {} return 0; }',
-        entry: 'spin',
-        inputJson: '{}',
-      };
-      const slow = pool.run(spin, { ...LIMITS, timeoutMs: 2000 });
+      const slow = pool.run(spinFor(800), { ...LIMITS, timeoutMs: 2000 });
       await new Promise((resolve) => setTimeout(resolve, 100)); // the spin has the only worker
       const started = Date.now();
       const cheap = await pool.run(request('return 2 + 2;'), LIMITS);
