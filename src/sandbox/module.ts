@@ -9,12 +9,15 @@
  * (see run.ts), and the worker is replaced once its heap has grown past `recycleAboveBytes` (a WASM heap
  * never shrinks).
  */
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import {
   newQuickJSWASMModuleFromVariant,
   newVariant,
   RELEASE_SYNC,
   type QuickJSWASMModule,
 } from 'quickjs-emscripten';
+import { readWasmLayout, type WasmLayout } from './wasm-layout.js';
 
 /** The part of a WebAssembly.Memory toolsmith reads (the project's libs carry no WebAssembly types). */
 export interface WasmMemory {
@@ -23,6 +26,7 @@ export interface WasmMemory {
 // The global exists in every Node; declared here, narrowly, because neither lib nor @types/node declare it.
 declare const WebAssembly: {
   Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemory;
+  compile(binary: Uint8Array): Promise<object>;
 };
 
 const PAGE_BYTES = 64 * 1024;
@@ -44,13 +48,39 @@ export function recycleAboveBytes(memoryLimitBytes: number): number {
   return INITIAL_HEAP_BYTES + memoryLimitBytes;
 }
 
+/** The QuickJS release build, compiled once per thread, and where it keeps its state in memory. */
+export interface QuickJSBuild {
+  readonly compiled: object;
+  readonly layout: WasmLayout;
+}
+
+let build: Promise<QuickJSBuild> | undefined;
+
+/**
+ * Reads and compiles the build quickjs-emscripten's RELEASE_SYNC variant loads (the same package and
+ * version, a direct dependency for this reason), once per thread: every module loaded afterwards skips
+ * the compile, and its layout is read from the very bytes that run.
+ */
+export function loadQuickJSBuild(): Promise<QuickJSBuild> {
+  build ??= (async () => {
+    const path = createRequire(import.meta.url).resolve('@jitl/quickjs-wasmfile-release-sync/wasm');
+    const binary = new Uint8Array(await readFile(path));
+    return { compiled: await WebAssembly.compile(binary), layout: readWasmLayout(binary) };
+  })();
+  build.catch(() => {
+    build = undefined;
+  });
+  return build;
+}
+
 /** A QuickJS module whose WebAssembly memory can never grow past `heapCapBytes(memoryLimitBytes)`. */
-export function loadCappedModule(memoryLimitBytes: number): Promise<QuickJSWASMModule> {
+export async function loadCappedModule(memoryLimitBytes: number): Promise<QuickJSWASMModule> {
+  const { compiled } = await loadQuickJSBuild();
   const maximum = Math.min(MAX_PAGES, Math.ceil(heapCapBytes(memoryLimitBytes) / PAGE_BYTES));
   const wasmMemory = new WebAssembly.Memory({ initial: INITIAL_HEAP_BYTES / PAGE_BYTES, maximum });
-  // quickjs-emscripten types the option as WebAssembly.Memory, which these libs do not declare.
+  // quickjs-emscripten types these options with WebAssembly types, which these libs do not declare.
   return newQuickJSWASMModuleFromVariant(
-    newVariant(RELEASE_SYNC, { wasmMemory: wasmMemory as never }),
+    newVariant(RELEASE_SYNC, { wasmMemory: wasmMemory as never, wasmModule: compiled as never }),
   );
 }
 

@@ -9,7 +9,7 @@
 import { Worker } from 'node:worker_threads';
 import { DEFAULT_RUN_LIMITS, type RunLimits } from './limits.js';
 import type { RunOutcome, RunRequest } from './outcome.js';
-import type { WorkerJob, WorkerRecycle, WorkerReply, WorkerStart } from './worker.js';
+import type { WorkerJob, WorkerReply, WorkerStart } from './worker.js';
 
 /** What the registry sees of the sandbox. */
 export interface Sandbox extends AsyncDisposable {
@@ -68,8 +68,6 @@ interface Slot {
   timer: NodeJS.Timeout | undefined;
   runs: number;
   dead: boolean;
-  /** The worker asked to be replaced while a job may already be on its way to it: replace after that job. */
-  retire: boolean;
 }
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
@@ -127,7 +125,6 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
       timer: undefined,
       runs: 0,
       dead: false,
-      retire: false,
     };
     slot.ready = new Promise<void>((resolve) => {
       const onFirst = (message: unknown): void => {
@@ -142,20 +139,13 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
       slot.loaded = true;
       pump();
     });
-    worker.on('message', (message: WorkerReply | WorkerRecycle | { ready: true }) => {
-      if (!('id' in message)) {
-        if ('recycle' in message) {
-          if (slot.job) slot.retire = true;
-          else replace(slot);
-          pump();
-        }
-        return;
-      }
+    worker.on('message', (message: WorkerReply | { ready: true }) => {
+      if (!('id' in message)) return;
       const job = slot.job;
       if (!job || job.id !== message.id) return;
       finish(slot, message.outcome);
       slot.runs++;
-      if (message.recycle || slot.retire || slot.runs >= recycleAfter) replace(slot);
+      if (message.recycle || slot.runs >= recycleAfter) replace(slot);
       pump();
     });
     worker.on('error', () => {

@@ -48,9 +48,12 @@ export interface RunReport {
   readonly moduleHealthy: boolean;
 }
 
-/** A fresh runtime and context, with the encoder in place and no tool code yet. Serves one request. */
+/**
+ * A fresh runtime and context, with the encoder in place and no tool code yet. Serves one request, unless
+ * its module's memory is put back as it was before the next (see image.ts and `rewind`).
+ */
 export interface FreshSandbox {
-  /** The limits it was built with; all but `timeoutMs` are fixed at preparation (see `fitsLimits`). */
+  /** The limits it was built with; all but `timeoutMs` are fixed at preparation. */
   readonly limits: RunLimits;
   /** The built-ins its context has (see intrinsics.ts): it serves only code that needs exactly these. */
   readonly intrinsics: IntrinsicSet;
@@ -58,6 +61,17 @@ export interface FreshSandbox {
   run(request: RunRequest, timeoutMs: number, now?: () => number): RunOutcome;
   /** Frees everything; false when QuickJS could not free the runtime (discard the module). */
   dispose(): boolean;
+  /**
+   * Lets the sandbox run once more. Only after its module's memory has been restored to an image taken
+   * before it ever ran (see image.ts): QuickJS's side is then as fresh as it was; this resets the host's.
+   */
+  rewind(): void;
+  /** Installs an interrupt handler that never fires, so an image taken now has interrupts enabled. */
+  armInterrupts(): void;
+  /** The address of its QuickJS context in the module's memory. */
+  readonly contextAddress: number;
+  /** Draws one Math.random() in its context (to find the generator's state: see random-state.ts). */
+  drawRandom(): number;
 }
 
 /** Runs `request` under `limits` in a sandbox of its own and disposes it. Never throws for guest behaviour. */
@@ -171,17 +185,6 @@ function captureIntrinsics(context: QuickJSContext, owned: QuickJSHandle[]): Qui
   }
 }
 
-/** Whether a sandbox prepared under `prepared` can serve a run under `wanted` (the timeout is per run). */
-export function fitsLimits(prepared: RunLimits, wanted: RunLimits): boolean {
-  return (
-    prepared.memoryLimitBytes === wanted.memoryLimitBytes &&
-    prepared.maxStackSizeBytes === wanted.maxStackSizeBytes &&
-    prepared.maxResultBytes === wanted.maxResultBytes &&
-    prepared.maxConsoleBytes === wanted.maxConsoleBytes &&
-    prepared.maxJsonDepth === wanted.maxJsonDepth
-  );
-}
-
 /** Intrinsics captured before tool code runs: the tool may replace the globals, never these handles. */
 interface Captured {
   readonly encode: QuickJSHandle;
@@ -208,6 +211,8 @@ class QuickJSSandbox implements FreshSandbox {
   private readonly owned: QuickJSHandle[];
   /** Undefined until needed; null when it could not be compiled (memory): host-side reading only. */
   private failureTools: FailureTools | null | undefined;
+  /** Handles made during the current run, freed when it ends (the failure script's functions). */
+  private readonly runOwned: QuickJSHandle[] = [];
   private used = false;
   /** The run's deadline (Date.now() time), once `run` has started. */
   private deadline = 0;
@@ -266,7 +271,34 @@ class QuickJSSandbox implements FreshSandbox {
       return { ...outcome, logs: this.readLogs(drain) };
     } finally {
       drain?.dispose();
+      for (const handle of this.runOwned.splice(0)) handle.dispose();
+      this.failureTools = undefined;
     }
+  }
+
+  rewind(): void {
+    this.used = false;
+    this.memoryExceeded = false;
+    this.deadline = 0;
+  }
+
+  armInterrupts(): void {
+    this.runtime.setInterruptHandler(() => false);
+  }
+
+  get contextAddress(): number {
+    // quickjs-emscripten keeps the pointer in a protected field; no public accessor exists.
+    return (this.context as unknown as { ctx: { value: number } }).ctx.value;
+  }
+
+  drawRandom(): number {
+    const drawn = this.context.evalCode('Math.random()', ENCODER_FILE_NAME);
+    if (drawn.error) {
+      drawn.error.dispose();
+      throw new Error('Math.random failed in a fresh context');
+    }
+    using value = drawn.value;
+    return this.context.getNumber(value);
   }
 
   dispose(): boolean {
@@ -403,9 +435,9 @@ class QuickJSSandbox implements FreshSandbox {
     }
     using pair = made.value;
     const detailed = context.getProp(pair, 0);
-    this.owned.push(detailed);
+    this.runOwned.push(detailed);
     const describe = context.getProp(pair, 1);
-    this.owned.push(describe);
+    this.runOwned.push(describe);
     this.failureTools = { detailed, describe };
     return this.failureTools;
   }

@@ -1,0 +1,60 @@
+/**
+ * A copy of the state in a QuickJS module's WebAssembly memory, written back before every run: each run
+ * starts from the same bytes, whatever the runs before it did.
+ *
+ * What is copied: the static data (libc and allocator state, QuickJS's statics) and the heap up to the
+ * allocator's highest byte in use. What is not: the stack, which holds nothing between calls into the
+ * module, and the heap above that highest byte, which the allocator holds as free and never reads before
+ * writing (QuickJS zeroes what it needs zeroed).
+ */
+import type { WasmMemory } from './module.js';
+import type { WasmLayout } from './wasm-layout.js';
+
+export class MemoryImage {
+  private readonly layout: WasmLayout;
+  private readonly statics: Uint8Array;
+  private readonly heap: Uint8Array;
+
+  /**
+   * Copies `memory` now. The memory above the allocator's highest byte must be zero (a fresh module, or
+   * `clearAbove` after a restore): the heap's extent is found as the last byte that is not.
+   */
+  constructor(memory: WasmMemory, layout: WasmLayout) {
+    this.layout = layout;
+    const bytes = new Uint8Array(memory.buffer);
+    this.statics = bytes.slice(0, layout.staticEnd);
+    this.heap = bytes.slice(layout.stackTop, heapEnd(memory, layout.stackTop));
+  }
+
+  /** Bytes copied back on each restore. */
+  get size(): number {
+    return this.statics.length + this.heap.length;
+  }
+
+  /** Where the copied heap ends: the memory above is the allocator's free space. */
+  get end(): number {
+    return this.layout.stackTop + this.heap.length;
+  }
+
+  /** Writes the copy back. Only between calls into the module: its stack must be idle. */
+  restore(memory: WasmMemory): void {
+    // The buffer is replaced whenever the memory grows: take it fresh every time.
+    const bytes = new Uint8Array(memory.buffer);
+    bytes.set(this.statics, 0);
+    bytes.set(this.heap, this.layout.stackTop);
+  }
+
+  /** Zeroes the free space above the copied heap, as it was when copied (before a new image is taken). */
+  clearAbove(memory: WasmMemory): void {
+    new Uint8Array(memory.buffer).fill(0, this.end);
+  }
+}
+
+/** The end of the heap in use: just past its last non-zero byte, rounded up to 16. */
+function heapEnd(memory: WasmMemory, heapStart: number): number {
+  const words = new Uint32Array(memory.buffer);
+  let last = words.length - 1;
+  const first = heapStart >>> 2;
+  while (last >= first && words[last] === 0) last--;
+  return Math.max(heapStart, ((last + 1) * 4 + 15) & ~15);
+}
