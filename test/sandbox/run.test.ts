@@ -38,7 +38,7 @@ const BACKENDS: readonly { name: string; load: () => Promise<Runner> }[] = [
     name: 'SandboxImage: every run restored from one memory image',
     load: async () => {
       const image = await SandboxImage.load(LIMITS.memoryLimitBytes, LIMITS);
-      return async (request, limits) => image.run(request, limits);
+      return (request, limits) => Promise.resolve(image.run(request, limits));
     },
   },
 ];
