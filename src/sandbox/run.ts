@@ -2,12 +2,12 @@
  * Runs one request in a fresh QuickJS runtime and context, synchronously, on the calling thread. The worker
  * pool calls this inside a worker; nothing here knows about threads.
  *
- * A sandbox can be prepared ahead of its request (`prepareSandbox`: runtime, context and encoder, no tool
- * code) so the worker builds the next one while the host is busy answering; each sandbox still serves
- * exactly one request and is then disposed.
+ * A sandbox is prepared ahead of its request (`prepareSandbox`: runtime, context and encoder, no tool
+ * code). It serves one request and is then disposed (`runInQuickJS`), or its module's memory is restored to
+ * an image taken before it ever ran and it serves the next as if new (image.ts, `rewind`).
  *
- * Guarantees: a fresh runtime per run (nothing a run leaves behind is visible to the next), every handle
- * disposed, and no exception for anything the guest does. It throws only for host faults (a broken WASM
+ * Guarantees: nothing a run leaves behind is visible to the next, every handle a run makes is disposed by
+ * its end, and no exception for anything the guest does. It throws only for host faults (a broken WASM
  * module), after which the caller must discard the module.
  */
 import {
