@@ -28,6 +28,7 @@ import { loadPeer } from './peer.js';
 import type { Results } from './report.js';
 import {
   cpuMs,
+  mainThreadCpuMs,
   POOL_SIZE,
   rssMiB,
   spawnServer,
@@ -541,6 +542,7 @@ export async function figure4(ctx: Context): Promise<void> {
   // Steady state, as a server that has been serving for a while: V8 tiers QuickJS's WASM up as it runs hot.
   await runInFlight(counts.stdioRateWarmup, 32, call);
   const serverCpuBefore = await cpuMs(app.pid);
+  const mainCpuBefore = await mainThreadCpuMs(app.pid);
   const clientCpuBefore = process.cpuUsage();
   for (let round = 0; round < counts.stdioRounds; round++) {
     const measured = await runInFlight(counts.stdioPerRound, 32, call);
@@ -548,6 +550,7 @@ export async function figure4(ctx: Context): Promise<void> {
     latencies.push(...measured.latencies);
   }
   const serverCpuAfter = await cpuMs(app.pid);
+  const mainCpuAfter = await mainThreadCpuMs(app.pid);
   const clientCpu = process.cpuUsage(clientCpuBefore);
   results.add({
     id: '4.call.rate.32',
@@ -573,6 +576,15 @@ export async function figure4(ctx: Context): Promise<void> {
       label: 'server CPU per call at 32 in flight (all threads, compiler process)',
       unit: 'ms',
       samples: [(serverCpuAfter - serverCpuBefore) / calls],
+    });
+  }
+  if (mainCpuBefore !== undefined && mainCpuAfter !== undefined) {
+    results.add({
+      id: '4.cpu.server.main',
+      figure: 4,
+      label: "of which the server's main thread (stdio, JSON-RPC, validation, the pool)",
+      unit: 'ms',
+      samples: [(mainCpuAfter - mainCpuBefore) / calls],
     });
   }
   results.add({

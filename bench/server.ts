@@ -171,18 +171,28 @@ async function rssKiB(pid: number): Promise<number> {
  */
 export async function cpuMs(pid: number): Promise<number | undefined> {
   if (process.platform !== 'linux') return undefined;
+  let ms = 0;
+  for (const id of [pid, ...(await childrenOf(pid))])
+    ms += (await statCpuMs(`/proc/${id}/stat`)) ?? 0;
+  return ms;
+}
+
+/** CPU time of the process's main thread alone, in ms (Linux only). */
+export async function mainThreadCpuMs(pid: number): Promise<number | undefined> {
+  if (process.platform !== 'linux') return undefined;
+  return statCpuMs(`/proc/${pid}/task/${pid}/stat`);
+}
+
+/** User + system time from a /proc stat file, in ms; undefined if it is gone. */
+async function statCpuMs(path: string): Promise<number | undefined> {
   const ticksPerMs = 100 / 1000; // USER_HZ: 100 on Linux
-  let ticks = 0;
-  for (const id of [pid, ...(await childrenOf(pid))]) {
-    try {
-      const stat = await readFile(`/proc/${id}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // exited meanwhile
-    }
+  try {
+    const stat = await readFile(path, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerMs;
+  } catch {
+    return undefined; // exited meanwhile
   }
-  return ticks / ticksPerMs;
 }
 
 async function childrenOf(pid: number): Promise<number[]> {

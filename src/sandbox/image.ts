@@ -30,8 +30,8 @@ import type { WasmLayout } from './wasm-layout.js';
 
 /**
  * Sandboxes held at once. Each adds about 70 KiB to what every restore copies (150 KiB: 1.4 µs, 600 KiB:
- * about 6 µs), while preparing one for a set not held costs about 4 ms (the image is retaken, which scans
- * the module's memory): enough that tools taking turns with up to eight sets of built-ins never pay that.
+ * about 6 µs), while preparing one for a set not held costs about 0.5 ms (the image is retaken): enough
+ * that tools taking turns with up to eight sets of built-ins never pay that.
  */
 export const MAX_SANDBOXES = 8;
 
