@@ -222,8 +222,17 @@ return function drain() { return "[" + text + "]"; };
  * strict mode, evaluating to the entry function. `entry` is a validated identifier (^[a-z][a-z0-9_]*$).
  */
 export function buildToolScript(code: string, entry: string): string {
+  return `${buildToolFactoryScript(code, entry)}.call(undefined, {})`;
+}
+
+/**
+ * The tool script without its call: evaluating it compiles the tool and runs none of its code. Called with
+ * a fresh `exports` object, the factory runs the tool's top level and returns its entry function, exactly
+ * as the tool script does (same text, so the same line numbers in errors).
+ */
+export function buildToolFactoryScript(code: string, entry: string): string {
   return `(function (exports) {
 ${code}
 ;return ${entry};
-}).call(undefined, {})`;
+})`;
 }

@@ -3,9 +3,10 @@
  * starts from the same bytes, whatever the runs before it did.
  *
  * What is copied: the static data (libc and allocator state, QuickJS's statics) and the heap up to the
- * allocator's highest byte in use. What is not: the stack, which holds nothing between calls into the
- * module, and the heap above that highest byte, which the allocator holds as free and never reads before
- * writing (QuickJS zeroes what it needs zeroed).
+ * program break (see heap-break.ts), or failing that up to its last non-zero byte. What is not: the stack,
+ * which holds nothing between calls into the module, and the memory above the heap, which the allocator
+ * does not own until it moves the break, and never reads before writing (QuickJS zeroes what it needs
+ * zeroed).
  */
 import type { WasmMemory } from './module.js';
 import type { WasmLayout } from './wasm-layout.js';
@@ -16,14 +17,15 @@ export class MemoryImage {
   private readonly heap: Uint8Array;
 
   /**
-   * Copies `memory` now. The memory above the allocator's highest byte must be zero (a fresh module, or
-   * `clearAbove` after a restore): the heap's extent is found as the last byte that is not.
+   * Copies `memory` now: the static data, and the heap up to `heapEnd`, which must be at or above every
+   * byte the allocator uses: the program break (see heap-break.ts), or `scannedHeapEnd` when the memory
+   * above the heap is all zero (a fresh module, or `clearAbove` after a restore).
    */
-  constructor(memory: WasmMemory, layout: WasmLayout) {
+  constructor(memory: WasmMemory, layout: WasmLayout, heapEnd: number) {
     this.layout = layout;
     const bytes = new Uint8Array(memory.buffer);
     this.statics = bytes.slice(0, layout.staticEnd);
-    this.heap = bytes.slice(layout.stackTop, heapEnd(memory, layout.stackTop));
+    this.heap = bytes.slice(layout.stackTop, Math.max(layout.stackTop, heapEnd));
   }
 
   /** Bytes copied back on each restore. */
@@ -52,9 +54,9 @@ export class MemoryImage {
   }
 }
 
-/** The end of the heap in use: just past its last non-zero byte, rounded up to 16. */
-function heapEnd(memory: WasmMemory, heapStart: number): number {
-  return Math.max(heapStart, (lastNonZero(memory.buffer, heapStart) + 15) & ~15);
+/** The end of the heap in use, when the memory above it is all zero: past its last non-zero byte. */
+export function scannedHeapEnd(memory: WasmMemory, layout: WasmLayout): number {
+  return Math.ceil(lastNonZero(memory.buffer, layout.stackTop) / 16) * 16;
 }
 
 const CHUNK_BYTES = 64 * 1024;
@@ -64,7 +66,7 @@ const ZERO_CHUNK = new Uint8Array(CHUNK_BYTES);
  * Just past the last non-zero byte of `buffer` at or above `from` (or `from`): whole chunks are compared
  * with zeros natively (a 16 MiB memory in about 0.2 ms), only the last non-zero chunk byte by byte.
  */
-function lastNonZero(buffer: ArrayBuffer, from: number): number {
+export function lastNonZero(buffer: ArrayBuffer, from: number): number {
   let end = buffer.byteLength;
   while (end > from) {
     const start = Math.max(from, end - CHUNK_BYTES);

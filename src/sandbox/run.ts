@@ -25,6 +25,7 @@ import {
   INTRINSICS,
   type IntrinsicName,
   buildToolScript,
+  buildToolFactoryScript,
   CONSOLE_FILE_NAME,
   ENCODER_FILE_NAME,
   GUEST_TOOL_FILE_NAME,
@@ -33,7 +34,7 @@ import {
 } from './guest-driver.js';
 import { jsonDepth } from '../json-depth.js';
 import { contextOptions, intrinsicsFor, type IntrinsicSet } from './intrinsics.js';
-import { MAX_HEAP_BYTES, wasmMemoryOf, type WasmMemory } from './module.js';
+import { heapReach, MAX_HEAP_BYTES, wasmMemoryOf, type WasmMemory } from './module.js';
 import type { RunLimits } from './limits.js';
 import type { FailureKind, RunOutcome, RunRequest } from './outcome.js';
 
@@ -57,8 +58,16 @@ export interface FreshSandbox {
   readonly limits: RunLimits;
   /** The built-ins its context has (see intrinsics.ts): it serves only code that needs exactly these. */
   readonly intrinsics: IntrinsicSet;
-  /** Runs `request` within `timeoutMs`; call at most once. Never throws for guest behaviour. */
-  run(request: RunRequest, timeoutMs: number, now?: () => number): RunOutcome;
+  /**
+   * Runs `request` within `timeoutMs`; call at most once. Never throws for guest behaviour. With `factory`
+   * (from `compileTool` for the same code and entry), the tool is not compiled again.
+   */
+  run(
+    request: RunRequest,
+    timeoutMs: number,
+    now?: () => number,
+    factory?: QuickJSHandle,
+  ): RunOutcome;
   /** Frees everything; false when QuickJS could not free the runtime (discard the module). */
   dispose(): boolean;
   /**
@@ -72,6 +81,11 @@ export interface FreshSandbox {
   readonly contextAddress: number;
   /** Draws one Math.random() in its context (to find the generator's state: see random-state.ts). */
   drawRandom(): number;
+  /**
+   * Compiles a tool's factory (see `buildToolFactoryScript`) in its context, running none of the tool's
+   * code; undefined if it does not compile. The handle is the caller's to dispose, before this sandbox.
+   */
+  compileTool(code: string, entry: string): QuickJSHandle | undefined;
 }
 
 /** Runs `request` under `limits` in a sandbox of its own and disposes it. Never throws for guest behaviour. */
@@ -238,7 +252,12 @@ class QuickJSSandbox implements FreshSandbox {
     this.owned = owned;
   }
 
-  run(request: RunRequest, timeoutMs: number, now: () => number = Date.now): RunOutcome {
+  run(
+    request: RunRequest,
+    timeoutMs: number,
+    now: () => number = Date.now,
+    factory?: QuickJSHandle,
+  ): RunOutcome {
     if (this.used) throw new Error('a sandbox serves one request');
     this.used = true;
     const deadline = now() + timeoutMs;
@@ -246,9 +265,9 @@ class QuickJSSandbox implements FreshSandbox {
     // QuickJS's own limit counts allocations, not bytes, in this build (see module.ts): the heap's growth
     // since the run started is checked too, whenever QuickJS polls for an interrupt.
     const memory = this.memory;
-    const heapCeiling = memory.buffer.byteLength + this.limits.memoryLimitBytes;
+    const heapCeiling = heapReach(memory) + this.limits.memoryLimitBytes;
     this.runtime.setInterruptHandler(() => {
-      if (memory.buffer.byteLength > heapCeiling) {
+      if (heapReach(memory) > heapCeiling) {
         this.memoryExceeded = true;
         return true;
       }
@@ -266,7 +285,10 @@ class QuickJSSandbox implements FreshSandbox {
         }
         drain = installed.value;
       }
-      outcome = this.runTool(request, timedOut);
+      outcome = this.runTool(request, timedOut, factory);
+      // Large buffers allocated in a few steps can pass the limit between two interrupt checks: the run
+      // still fails if its heap ends above the limit (the module's memory cap stops it outright).
+      if (heapReach(memory) > heapCeiling) outcome = MEMORY;
       if (drain === undefined) return outcome;
       return { ...outcome, logs: this.readLogs(drain) };
     } finally {
@@ -289,6 +311,24 @@ class QuickJSSandbox implements FreshSandbox {
   get contextAddress(): number {
     // quickjs-emscripten keeps the pointer in a protected field; no public accessor exists.
     return (this.context as unknown as { ctx: { value: number } }).ctx.value;
+  }
+
+  compileTool(code: string, entry: string): QuickJSHandle | undefined {
+    const compiled = this.context.evalCode(
+      buildToolFactoryScript(code, entry),
+      GUEST_TOOL_FILE_NAME,
+    );
+    if (compiled.error) {
+      compiled.error.dispose();
+      return undefined;
+    }
+    return compiled.value;
+  }
+
+  /** Runs a compiled tool's top level with a fresh `exports`, as the tool script would. */
+  private callFactory(factory: QuickJSHandle) {
+    using exports = this.context.newObject();
+    return this.context.callFunction(factory, this.context.undefined, exports);
   }
 
   drawRandom(): number {
@@ -319,12 +359,15 @@ class QuickJSSandbox implements FreshSandbox {
     return healthy;
   }
 
-  private runTool(request: RunRequest, timedOut: () => boolean): RunOutcome {
+  private runTool(
+    request: RunRequest,
+    timedOut: () => boolean,
+    factory: QuickJSHandle | undefined,
+  ): RunOutcome {
     const { context, runtime, captured } = this;
-    const tool = context.evalCode(
-      buildToolScript(request.code, request.entry),
-      GUEST_TOOL_FILE_NAME,
-    );
+    const tool = factory
+      ? this.callFactory(factory)
+      : context.evalCode(buildToolScript(request.code, request.entry), GUEST_TOOL_FILE_NAME);
     if (tool.error) {
       using error = tool.error;
       return this.failure(error, timedOut());
@@ -608,7 +651,11 @@ function describeWithoutGuestCode(
       return { name: type, message: capText(context.getString(error), MAX_ERROR_CHARS) };
     if (type === 'number') return { name: type, message: String(context.getNumber(error)) };
     return { name: type, message: type };
-  } catch {
+  } catch (fault) {
+    // A trap or a host stack overflow inside the module is a host fault: the caller must drop the module
+    // (its stack pointer may be anywhere), so it is never swallowed here.
+    if (fault instanceof RangeError || (fault as Error | undefined)?.name === 'RuntimeError')
+      throw fault;
     return { name: 'Error', message: '' };
   }
 }

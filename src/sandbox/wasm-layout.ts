@@ -6,25 +6,26 @@
  * then the stack (STACK_SIZE bytes, growing down from `__stack_pointer`'s initial value), then the heap,
  * which starts where the stack's top is. The binary gives the stack's top (global 0's initial value) and
  * the end of the initialised data; the zeroed statics between that end and the stack's bottom are not in
- * the binary, so the stack's size is needed to know where they end.
+ * the binary. Their end is bounded twice: by the stack's size (the stack starts where they end) and by
+ * how far zeroed statics ever reach past the data here. The larger bound is used, so that either one
+ * being right is enough; copying part of the idle stack costs only time.
  */
 
 /** The QuickJS build's stack size: `-sSTACK_SIZE=5MB`, as the same release's debug build states. */
 export const STACK_BYTES = 5 * 1024 * 1024;
 
-/**
- * Zeroed statics past the initialised data never come near this in this build (about 3 KiB): a larger gap
- * means the stack is smaller than STACK_BYTES, and then the whole stack is treated as state.
- */
-const MAX_ZEROED_STATICS = 64 * 1024;
+/** Zeroed statics past the initialised data reach about 3 KiB in this build: far below this. */
+export const MAX_ZEROED_STATICS = 64 * 1024;
 
 export interface WasmLayout {
   /** Where the stack starts (its top: it grows down) and the heap begins. */
   readonly stackTop: number;
+  /** Where the initialised data ends. */
+  readonly dataEnd: number;
   /**
-   * Where the static data ends and the idle stack starts: a memory image copies `[0, staticEnd)` and the
-   * heap from `stackTop`. Equals `stackTop` (the whole stack copied too) when the layout is not the one
-   * expected, which is slower but never wrong.
+   * Where a memory image stops copying static data, past the end of the zeroed statics (see above): it
+   * copies `[0, staticEnd)` and the heap from `stackTop`. Equals `stackTop` (the whole stack copied too)
+   * when the data reaches past where the stack would start, which is slower but never wrong.
    */
   readonly staticEnd: number;
 }
@@ -44,8 +45,11 @@ export function readWasmLayout(binary: Uint8Array): WasmLayout {
   }
   if (stackTop === undefined) throw new Error('the QuickJS binary has no stack pointer global');
   const stackBottom = stackTop - STACK_BYTES;
-  const expected = dataEnd <= stackBottom && stackBottom - dataEnd <= MAX_ZEROED_STATICS;
-  return { stackTop, staticEnd: expected ? stackBottom : stackTop };
+  const staticEnd =
+    dataEnd > stackBottom
+      ? stackTop
+      : Math.min(stackTop, Math.max(stackBottom, dataEnd + MAX_ZEROED_STATICS));
+  return { stackTop, dataEnd, staticEnd };
 }
 
 const GLOBAL_SECTION = 6;

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { MAX_SANDBOXES, SandboxImage } from '../../src/sandbox/image.js';
 import { DEFAULT_RUN_LIMITS } from '../../src/sandbox/limits.js';
-import { MemoryImage } from '../../src/sandbox/memory-image.js';
+import { readBreak } from '../../src/sandbox/heap-break.js';
+import { lastNonZero, MemoryImage } from '../../src/sandbox/memory-image.js';
 import { loadCappedModule, loadQuickJSBuild, wasmMemoryOf } from '../../src/sandbox/module.js';
 import type { RunOutcome } from '../../src/sandbox/outcome.js';
 import { locateRandomState } from '../../src/sandbox/random-state.js';
@@ -112,14 +113,15 @@ describe('SandboxImage: every run from the same image', () => {
 
 describe('MemoryImage', () => {
   it('writes back every byte of the static data and the heap in use, even after the memory grew', async () => {
-    const [{ layout }, module] = await Promise.all([
+    const [{ layout, breakAddress }, module] = await Promise.all([
       loadQuickJSBuild(),
       loadCappedModule(LIMITS.memoryLimitBytes),
     ]);
+    assert.ok(breakAddress !== undefined, 'the program break is found in this build');
     const memory = wasmMemoryOf(module);
     const sandbox = prepareSandbox(module, LIMITS, 0);
     sandbox.armInterrupts();
-    const image = new MemoryImage(memory, layout);
+    const image = new MemoryImage(memory, layout, readBreak(memory, breakAddress));
     const statics = new Uint8Array(memory.buffer).slice(0, layout.staticEnd);
     const heap = new Uint8Array(memory.buffer).slice(layout.stackTop, image.end);
     const sizeBefore = memory.buffer.byteLength;
@@ -144,6 +146,70 @@ describe('MemoryImage', () => {
       json: '7',
       logs: [],
     });
+  });
+});
+
+describe('the program break', () => {
+  it('covers every byte the allocator uses, as the heap grows', async () => {
+    const [{ layout, breakAddress }, module] = await Promise.all([
+      loadQuickJSBuild(),
+      loadCappedModule(LIMITS.memoryLimitBytes),
+    ]);
+    assert.ok(breakAddress !== undefined);
+    const memory = wasmMemoryOf(module);
+    const sandbox = prepareSandbox(module, LIMITS, 0);
+    const before = readBreak(memory, breakAddress);
+    // A fresh module: nothing was ever written above the break.
+    assert.ok(before >= lastNonZero(memory.buffer, layout.stackTop));
+    // Keep 8 MiB alive past the run (a global holds it): the break must move past all of it.
+    const kept = sandbox.run(
+      request(
+        'globalThis.keep = []; for (let i = 0; i < 64; i++) keep.push(new Array(16384).fill(i)); return 1;',
+      ),
+      LIMITS.timeoutMs,
+    );
+    assert.deepEqual(kept, { ok: true, json: '1', logs: [] });
+    const after = readBreak(memory, breakAddress);
+    assert.ok(after >= lastNonZero(memory.buffer, layout.stackTop));
+    assert.ok(after > before + 8 * 1024 * 1024, `${after} grew from ${before}`);
+  });
+
+  it('makes the memory limit the same for every run, whatever earlier runs grew the memory to', async () => {
+    const limits = { ...LIMITS, timeoutMs: 5000 };
+    const image = await SandboxImage.load(limits.memoryLimitBytes, limits);
+    // Allocates `mib` MiB in 64 KiB buffers, with enough steps between them for the limit to be checked.
+    const allocate = (mib: number) =>
+      image.run(
+        request(`const keep = []; let steps = 0;
+          for (let i = 0; i < ${mib * 16}; i++) { keep.push(new Uint8Array(65536)); for (let j = 0; j < 2000; j++) steps++; }
+          return keep.length;`),
+        limits,
+      );
+    const over = () => {
+      const outcome = allocate(28);
+      assert.ok(!outcome.ok && outcome.kind === 'memory', JSON.stringify(outcome));
+    };
+    over();
+    // 14 MiB is within the 16 MiB limit, and grows the WebAssembly memory, which never shrinks.
+    assert.deepEqual(allocate(14), { ok: true, json: String(14 * 16), logs: [] });
+    over();
+  });
+
+  it('fails a run whose heap ends above its limit, however few steps it took to get there', async () => {
+    const image = await SandboxImage.load(LIMITS.memoryLimitBytes, LIMITS);
+    // Twenty-four 1 MiB buffers in a loop of 24 steps: too few for an interrupt check on the way.
+    const outcome = image.run(
+      request(
+        'const k = []; for (let i = 0; i < 24; i++) k.push(new Uint8Array(1 << 20)); return k.length;',
+      ),
+      LIMITS,
+    );
+    assert.ok(!outcome.ok);
+    assert.equal(outcome.kind, 'memory');
+    assert.deepEqual(
+      json(image.run(request('return new Uint8Array(1 << 20).length;'), LIMITS)),
+      1 << 20,
+    );
   });
 });
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
-import { readWasmLayout, STACK_BYTES } from '../../src/sandbox/wasm-layout.js';
+import { MAX_ZEROED_STATICS, readWasmLayout, STACK_BYTES } from '../../src/sandbox/wasm-layout.js';
 
 const require = createRequire(import.meta.url);
 
@@ -38,11 +38,15 @@ function binary(stackTop: number, dataAt: number, dataLength: number): Uint8Arra
 }
 
 describe('readWasmLayout', () => {
-  it("finds the stack's top and skips the idle stack in the build that runs", () => {
+  it("finds the stack's top and where the statics end in the build that runs", () => {
     const path = require.resolve('@jitl/quickjs-wasmfile-release-sync/wasm');
     const layout = readWasmLayout(new Uint8Array(readFileSync(path)));
-    assert.equal(layout.staticEnd, layout.stackTop - STACK_BYTES);
-    assert.ok(layout.staticEnd > 1024 && layout.staticEnd < 1024 * 1024, String(layout.staticEnd));
+    assert.ok(layout.dataEnd > 1024 && layout.dataEnd <= layout.stackTop - STACK_BYTES);
+    assert.equal(
+      layout.staticEnd,
+      Math.max(layout.stackTop - STACK_BYTES, layout.dataEnd + MAX_ZEROED_STATICS),
+    );
+    assert.ok(layout.staticEnd < 1024 * 1024, String(layout.staticEnd));
   });
 
   it('assumes the stack size the debug build of the same release states', () => {
@@ -56,16 +60,19 @@ describe('readWasmLayout', () => {
     assert.equal(Number(stated?.[1]), STACK_BYTES);
   });
 
-  it('copies the whole stack too when the statics could reach into it', () => {
-    const expected = binary(STACK_BYTES + 40_000, 1024, 32_000);
-    assert.deepEqual(readWasmLayout(expected), {
-      stackTop: STACK_BYTES + 40_000,
-      staticEnd: 40_000,
+  it('copies the statics up to the larger of their two bounds, and the whole stack when data reaches into it', () => {
+    // The data ends at 33,024; the stack would start at 140,000.
+    assert.deepEqual(readWasmLayout(binary(STACK_BYTES + 140_000, 1024, 32_000)), {
+      stackTop: STACK_BYTES + 140_000,
+      dataEnd: 33_024,
+      staticEnd: 140_000,
     });
-    // Far more room between the data and the assumed stack than statics need: the stack is smaller.
-    const smallStack = binary(STACK_BYTES + 900_000, 1024, 32_000);
-    assert.equal(readWasmLayout(smallStack).staticEnd, STACK_BYTES + 900_000);
-    // Data past the assumed stack's bottom.
+    // The stack would start at 40,000: the statics may still reach 64 KiB past the data.
+    assert.equal(
+      readWasmLayout(binary(STACK_BYTES + 40_000, 1024, 32_000)).staticEnd,
+      33_024 + MAX_ZEROED_STATICS,
+    );
+    // Data past where the stack would start: the stack is smaller than assumed.
     const overlapping = binary(STACK_BYTES + 20_000, 1024, 32_000);
     assert.equal(readWasmLayout(overlapping).staticEnd, STACK_BYTES + 20_000);
   });
