@@ -111,6 +111,66 @@ describe('SandboxImage: every run from the same image', () => {
   });
 });
 
+describe('SandboxImage: tools called often get a sandbox of their own', () => {
+  let image: SandboxImage;
+  before(async () => {
+    image = await SandboxImage.load(LIMITS.memoryLimitBytes, LIMITS);
+  });
+  const tool = (entry: string, source: string, input: unknown = {}) =>
+    image.run({ code: source, entry, inputJson: JSON.stringify(input) }, LIMITS);
+
+  it("runs the tool's top level on every call, as on the first", () => {
+    const source = `let calls = 0; calls++; console.log("loaded"); const seed = Math.random();
+      function counter(input) { return [calls, seed, input.n]; }`;
+    const seeds = new Set<number>();
+    for (let n = 0; n < 5; n++) {
+      const outcome = tool('counter', source, { n });
+      assert.ok(outcome.ok);
+      assert.deepEqual(outcome.logs, ['loaded']);
+      const [calls, seed, echoed] = JSON.parse(outcome.json) as [number, number, number];
+      assert.deepEqual([calls, echoed], [1, n]);
+      seeds.add(seed);
+    }
+    assert.equal(seeds.size, 5);
+    assert.equal(image.toolSandboxes, 1);
+  });
+
+  it('reports the same errors, at the same lines, from its own sandbox as from the shared one', () => {
+    const source = `const table = { a: 1 };\nfunction failing(input) {\n  if (input.x) throw new Error("bad at " + new Error().stack.split("\\n")[0].trim());\n  return table.a;\n}`;
+    const first = tool('failing', source, { x: true });
+    const later = [tool('failing', source, { x: true }), tool('failing', source, { x: true })];
+    assert.ok(!first.ok);
+    for (const outcome of later) assert.deepEqual(outcome, first);
+    // Line 1 is the wrapper: the throw is on the source's line 3.
+    assert.match(first.message, /at failing \(tool\.js:4:/);
+    const loadThrows = 'throw new TypeError("no table"); function broken() { return 1; }';
+    for (let i = 0; i < 3; i++) {
+      const outcome = tool('broken', loadThrows);
+      assert.ok(!outcome.ok);
+      assert.match(outcome.message, /TypeError: no table/);
+    }
+    for (let i = 0; i < 3; i++) {
+      const outcome = tool('unparsable', 'function unparsable( { return 1; }');
+      assert.ok(!outcome.ok);
+      assert.match(outcome.message, /SyntaxError/);
+    }
+  });
+
+  it('keeps compiling per run when more tools take turns than there is room for, with the right answers', () => {
+    const sources = Array.from({ length: 3 * MAX_SANDBOXES }, (_, i) => [
+      `t${i}`,
+      `const base = ${i}; function t${i}(input) { return base * 1000 + input.n; }`,
+    ]);
+    for (let round = 0; round < 4; round++)
+      for (const [entry, source] of sources)
+        assert.deepEqual(
+          json(tool(entry!, source!, { n: round })),
+          Number(entry!.slice(1)) * 1000 + round,
+        );
+    assert.ok(image.toolSandboxes < MAX_SANDBOXES);
+  });
+});
+
 describe('MemoryImage', () => {
   it('writes back every byte of the static data and the heap in use, even after the memory grew', async () => {
     const [{ layout, breakAddress }, module] = await Promise.all([
