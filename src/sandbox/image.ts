@@ -17,7 +17,7 @@
 import type { QuickJSHandle, QuickJSWASMModule } from 'quickjs-emscripten';
 import { intrinsicsFor, type IntrinsicSet } from './intrinsics.js';
 import type { RunLimits } from './limits.js';
-import { readBreak } from './heap-break.js';
+import { heapReach, locateHeapBreak, readBreak } from './heap-break.js';
 import { MemoryImage, scannedHeapEnd } from './memory-image.js';
 import {
   heapBytes,
@@ -72,6 +72,7 @@ export class SandboxImage {
   /** Whether a run has touched the memory since it was last restored. */
   private dirty = false;
   private runs = 0;
+  private reach = 0;
   /** Runs so far of tools without a sandbox of their own, by tool key (-1: their code does not compile). */
   private readonly toolRuns = new Map<string, number>();
 
@@ -79,7 +80,7 @@ export class SandboxImage {
     this.module = module;
     this.memory = wasmMemoryOf(module);
     this.layout = build.layout;
-    this.breakAddress = build.breakAddress;
+    this.breakAddress = locateHeapBreak(module, this.memory, build.layout);
   }
 
   /**
@@ -99,6 +100,14 @@ export class SandboxImage {
   /** The module's WebAssembly heap size: it never shrinks. */
   get heapBytes(): number {
     return heapBytes(this.module);
+  }
+
+  /**
+   * How far the last run's heap reached (its program break when it ended; see heap-break.ts): the pages
+   * it touched up to there stay resident, whatever the restore does.
+   */
+  get lastReach(): number {
+    return this.reach;
   }
 
   /** Bytes each restore copies. */
@@ -132,7 +141,11 @@ export class SandboxImage {
     reseed(this.memory, held.randomState);
     this.dirty = true;
     held.sandbox.rewind();
-    return held.sandbox.run(request, limits.timeoutMs, Date.now, held.factory);
+    try {
+      return held.sandbox.run(request, limits.timeoutMs, Date.now, held.factory);
+    } finally {
+      this.reach = heapReach(this.memory);
+    }
   }
 
   /** The held sandbox under `key`, now the most recently used. */

@@ -48,9 +48,12 @@ export class MemoryImage {
 
   /** Zeroes the free space above the copied heap, as it was when copied (before a new image is taken). */
   clearAbove(memory: WasmMemory): void {
-    // Up to the last byte a run left, not the whole memory: writing pages never touched would make them
-    // resident.
-    new Uint8Array(memory.buffer).fill(0, this.end, lastNonZero(memory.buffer, this.end));
+    // Only the chunks that are not zero already: writing pages never touched would make them resident.
+    const { buffer } = memory;
+    for (let start = this.end; start < buffer.byteLength; start += CHUNK_BYTES) {
+      const chunk = new Uint8Array(buffer, start, Math.min(CHUNK_BYTES, buffer.byteLength - start));
+      if (!isZero(chunk)) chunk.fill(0);
+    }
   }
 }
 
@@ -70,8 +73,8 @@ export function lastNonZero(buffer: ArrayBuffer, from: number): number {
   let end = buffer.byteLength;
   while (end > from) {
     const start = Math.max(from, end - CHUNK_BYTES);
-    const chunk = Buffer.from(buffer, start, end - start);
-    if (!chunk.equals(ZERO_CHUNK.subarray(0, end - start))) {
+    const chunk = new Uint8Array(buffer, start, end - start);
+    if (!isZero(chunk)) {
       let last = chunk.length - 1;
       while (chunk[last] === 0) last--;
       return start + last + 1;
@@ -79,4 +82,11 @@ export function lastNonZero(buffer: ArrayBuffer, from: number): number {
     end = start;
   }
   return from;
+}
+
+/** Whether every byte of `chunk` (at most CHUNK_BYTES) is zero, compared natively. */
+function isZero(chunk: Uint8Array): boolean {
+  return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length).equals(
+    ZERO_CHUNK.subarray(0, chunk.length),
+  );
 }

@@ -17,7 +17,6 @@ import {
   RELEASE_SYNC,
   type QuickJSWASMModule,
 } from 'quickjs-emscripten';
-import { locateHeapBreak, readBreak } from './heap-break.js';
 import { readWasmLayout, type WasmLayout } from './wasm-layout.js';
 
 /** The part of a WebAssembly.Memory toolsmith reads (the project's libs carry no WebAssembly types). */
@@ -44,22 +43,22 @@ export function heapCapBytes(memoryLimitBytes: number): number {
   return INITIAL_HEAP_BYTES + 2 * memoryLimitBytes;
 }
 
-/** Past this heap size the worker asks to be replaced: its next run could otherwise start near the cap. */
+/**
+ * A run whose heap reached past this has the worker replaced after it: the pages it touched stay
+ * resident (a WASM heap never shrinks), and so a long-running server's memory stays flat. Runs that keep
+ * within half their limit never cost a replacement.
+ */
 export function recycleAboveBytes(memoryLimitBytes: number): number {
-  return INITIAL_HEAP_BYTES + memoryLimitBytes;
+  return INITIAL_HEAP_BYTES + memoryLimitBytes / 2;
 }
 
 /** The QuickJS release build, compiled once per thread, and where it keeps its state in memory. */
 export interface QuickJSBuild {
   readonly compiled: object;
   readonly layout: WasmLayout;
-  /** The address of the build's program break (see heap-break.ts); undefined if it was not found. */
-  readonly breakAddress: number | undefined;
 }
 
 let build: Promise<QuickJSBuild> | undefined;
-/** The loaded build's break address, once `loadQuickJSBuild` has resolved in this thread. */
-let knownBreakAddress: number | undefined;
 
 /**
  * Reads and compiles the build quickjs-emscripten's RELEASE_SYNC variant loads (the same package and
@@ -70,12 +69,7 @@ export function loadQuickJSBuild(): Promise<QuickJSBuild> {
   build ??= (async () => {
     const path = createRequire(import.meta.url).resolve('@jitl/quickjs-wasmfile-release-sync/wasm');
     const binary = new Uint8Array(await readFile(path));
-    const compiled = await WebAssembly.compile(binary);
-    const layout = readWasmLayout(binary);
-    const scratch = await instantiate(compiled, 0);
-    const breakAddress = locateHeapBreak(scratch, wasmMemoryOf(scratch), layout);
-    knownBreakAddress = breakAddress;
-    return { compiled, layout, breakAddress };
+    return { compiled: await WebAssembly.compile(binary), layout: readWasmLayout(binary) };
   })();
   build.catch(() => {
     build = undefined;
@@ -86,26 +80,12 @@ export function loadQuickJSBuild(): Promise<QuickJSBuild> {
 /** A QuickJS module whose WebAssembly memory can never grow past `heapCapBytes(memoryLimitBytes)`. */
 export async function loadCappedModule(memoryLimitBytes: number): Promise<QuickJSWASMModule> {
   const { compiled } = await loadQuickJSBuild();
-  return instantiate(compiled, memoryLimitBytes);
-}
-
-function instantiate(compiled: object, memoryLimitBytes: number): Promise<QuickJSWASMModule> {
   const maximum = Math.min(MAX_PAGES, Math.ceil(heapCapBytes(memoryLimitBytes) / PAGE_BYTES));
   const wasmMemory = new WebAssembly.Memory({ initial: INITIAL_HEAP_BYTES / PAGE_BYTES, maximum });
   // quickjs-emscripten types these options with WebAssembly types, which these libs do not declare.
   return newQuickJSWASMModuleFromVariant(
     newVariant(RELEASE_SYNC, { wasmMemory: wasmMemory as never, wasmModule: compiled as never }),
   );
-}
-
-/**
- * How far the module's heap reaches: its program break, once the build has loaded in this thread, or else
- * the WebAssembly memory's size (which counts what earlier runs grew it by too).
- */
-export function heapReach(memory: WasmMemory): number {
-  return knownBreakAddress === undefined
-    ? memory.buffer.byteLength
-    : readBreak(memory, knownBreakAddress);
 }
 
 /** The module's current WebAssembly heap size in bytes. */

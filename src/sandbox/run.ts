@@ -34,7 +34,8 @@ import {
 } from './guest-driver.js';
 import { jsonDepth } from '../json-depth.js';
 import { contextOptions, intrinsicsFor, type IntrinsicSet } from './intrinsics.js';
-import { heapReach, MAX_HEAP_BYTES, wasmMemoryOf, type WasmMemory } from './module.js';
+import { heapReach } from './heap-break.js';
+import { MAX_HEAP_BYTES, wasmMemoryOf, type WasmMemory } from './module.js';
 import type { RunLimits } from './limits.js';
 import type { FailureKind, RunOutcome, RunRequest } from './outcome.js';
 

@@ -63,13 +63,13 @@ if (port) {
       let reply: WorkerReply;
       try {
         const outcome = loaded.run(job.request, job.limits);
-        // A WASM heap never shrinks: once a run has grown it well past its start, ask to be replaced so a
+        // A WASM heap never shrinks: once a run has reached far into it, ask to be replaced so that a
         // long-running server's memory stays flat. Decided by the measured heap, never by what the guest
         // reports (a tool that throws null looks out of memory but costs nothing).
         reply = {
           id: job.id,
           outcome,
-          recycle: loaded.heapBytes > recycleAboveBytes(job.limits.memoryLimitBytes),
+          recycle: loaded.lastReach > recycleAboveBytes(job.limits.memoryLimitBytes),
         };
       } catch (error) {
         // A host fault inside the module (host stack overflow, WASM trap): its memory and its stack

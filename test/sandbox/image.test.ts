@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { MAX_SANDBOXES, SandboxImage } from '../../src/sandbox/image.js';
 import { DEFAULT_RUN_LIMITS } from '../../src/sandbox/limits.js';
-import { readBreak } from '../../src/sandbox/heap-break.js';
+import { findHeapBreak, locateHeapBreak, readBreak } from '../../src/sandbox/heap-break.js';
 import { lastNonZero, MemoryImage } from '../../src/sandbox/memory-image.js';
 import { loadCappedModule, loadQuickJSBuild, wasmMemoryOf } from '../../src/sandbox/module.js';
 import type { RunOutcome } from '../../src/sandbox/outcome.js';
@@ -173,12 +173,13 @@ describe('SandboxImage: tools called often get a sandbox of their own', () => {
 
 describe('MemoryImage', () => {
   it('writes back every byte of the static data and the heap in use, even after the memory grew', async () => {
-    const [{ layout, breakAddress }, module] = await Promise.all([
+    const [{ layout }, module] = await Promise.all([
       loadQuickJSBuild(),
       loadCappedModule(LIMITS.memoryLimitBytes),
     ]);
-    assert.ok(breakAddress !== undefined, 'the program break is found in this build');
     const memory = wasmMemoryOf(module);
+    const breakAddress = locateHeapBreak(module, memory, layout);
+    assert.ok(breakAddress !== undefined, 'the program break is found in this build');
     const sandbox = prepareSandbox(module, LIMITS, 0);
     sandbox.armInterrupts();
     const image = new MemoryImage(memory, layout, readBreak(memory, breakAddress));
@@ -210,13 +211,34 @@ describe('MemoryImage', () => {
 });
 
 describe('the program break', () => {
-  it('covers every byte the allocator uses, as the heap grows', async () => {
-    const [{ layout, breakAddress }, module] = await Promise.all([
+  it('is found in a fresh module, whose memory is left exactly as it was', async () => {
+    const [{ layout }, module] = await Promise.all([
       loadQuickJSBuild(),
       loadCappedModule(LIMITS.memoryLimitBytes),
     ]);
-    assert.ok(breakAddress !== undefined);
     const memory = wasmMemoryOf(module);
+    const before = new Uint8Array(memory.buffer).slice();
+    const address = findHeapBreak(module, memory, layout);
+    assert.ok(address !== undefined && address < layout.staticEnd, String(address));
+    assert.equal(address, locateHeapBreak(module, memory, layout));
+    assert.ok(Buffer.from(new Uint8Array(memory.buffer)).equals(before), 'memory unchanged');
+    // And the module works as if never probed.
+    const sandbox = prepareSandbox(module, LIMITS, 0);
+    assert.deepEqual(sandbox.run(request('return 5;'), LIMITS.timeoutMs), {
+      ok: true,
+      json: '5',
+      logs: [],
+    });
+  });
+
+  it('covers every byte the allocator uses, as the heap grows', async () => {
+    const [{ layout }, module] = await Promise.all([
+      loadQuickJSBuild(),
+      loadCappedModule(LIMITS.memoryLimitBytes),
+    ]);
+    const memory = wasmMemoryOf(module);
+    const breakAddress = locateHeapBreak(module, memory, layout);
+    assert.ok(breakAddress !== undefined);
     const sandbox = prepareSandbox(module, LIMITS, 0);
     const before = readBreak(memory, breakAddress);
     // A fresh module: nothing was ever written above the break.
