@@ -57,6 +57,7 @@ export const INTRINSICS = [
   ['slice', 'String.prototype.slice'],
   ['ObjectProto', 'Object.prototype'],
   ['ArrayProto', 'Array.prototype'],
+  ['fnToString', 'Function.prototype.toString'],
 ] as const;
 
 export type IntrinsicName = (typeof INTRINSICS)[number][0];
@@ -218,17 +219,10 @@ return function drain() { return "[" + text + "]"; };
 }
 
 /**
- * The tool script: the compiled code in a function scope of its own (its declarations stay local), in
- * strict mode, evaluating to the entry function. `entry` is a validated identifier (^[a-z][a-z0-9_]*$).
- */
-export function buildToolScript(code: string, entry: string): string {
-  return `${buildToolFactoryScript(code, entry)}.call(undefined, {})`;
-}
-
-/**
- * The tool script without its call: evaluating it compiles the tool and runs none of its code. Called with
- * a fresh `exports` object, the factory runs the tool's top level and returns its entry function, exactly
- * as the tool script does (same text, so the same line numbers in errors).
+ * The tool's factory: the compiled code in a function scope of its own (its declarations stay local), in
+ * strict mode, the function itself taking `exports`. Evaluating it compiles the tool and runs none of its
+ * code; called with a fresh `exports` object, it runs the tool's top level and returns the entry function.
+ * `entry` is a validated identifier (^[a-z][a-z0-9_]*$).
  */
 export function buildToolFactoryScript(code: string, entry: string): string {
   return `(function (exports) {

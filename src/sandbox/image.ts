@@ -48,8 +48,15 @@ const RUNS_BEFORE_OWN_SANDBOX = 2;
 export const IDLE_RUNS_BEFORE_EVICTION = 64;
 /** Tools larger than this are compiled per run: their code would weigh on every restore. */
 const MAX_OWN_SANDBOX_SOURCE = 32 * 1024;
+/** Nor does a tool get a sandbox of its own if compiling it takes more heap than this. */
+const MAX_OWN_SANDBOX_GROWTH = 512 * 1024;
 /** Tools whose runs are counted at once (the count is only a hint: it is cleared when full). */
-const MAX_COUNTED_TOOLS = 1024;
+const MAX_COUNTED_TOOLS = 64;
+/**
+ * An image whose heap has grown past this (freed sandboxes leave their space below the break) should be
+ * replaced: every restore copies it, and free space in it is room a run's memory limit does not see.
+ */
+export const MAX_IMAGE_BYTES = 4 * 1024 * 1024;
 
 interface Held {
   readonly sandbox: FreshSandbox;
@@ -208,9 +215,15 @@ export class SandboxImage {
       this.dirty = false;
     }
     const sandbox = prepareSandbox(this.module, limits, intrinsics);
-    const factory = tool && sandbox.compileTool(tool.code, tool.entry);
+    const before = heapReach(memory);
+    let factory = tool && sandbox.compileTool(tool.code, tool.entry, limits.timeoutMs);
+    if (factory && heapReach(memory) - before > MAX_OWN_SANDBOX_GROWTH) {
+      factory.dispose();
+      factory = undefined;
+    }
     if (tool && !factory) {
-      // The tool's code does not compile (its runs report why): leave the memory as the image has it.
+      // The tool does not compile, or only to more than it may hold: its runs compile it (and report why
+      // if it does not). Leave the memory as the image has it.
       if (this.image) this.image.restore(memory);
       else if (!sandbox.dispose()) throw new Error('a sandbox could not be freed');
       return undefined;

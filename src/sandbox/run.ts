@@ -24,7 +24,6 @@ import {
   FAILURE_FILE_NAME,
   INTRINSICS,
   type IntrinsicName,
-  buildToolScript,
   buildToolFactoryScript,
   CONSOLE_FILE_NAME,
   ENCODER_FILE_NAME,
@@ -83,10 +82,11 @@ export interface FreshSandbox {
   /** Draws one Math.random() in its context (to find the generator's state: see random-state.ts). */
   drawRandom(): number;
   /**
-   * Compiles a tool's factory (see `buildToolFactoryScript`) in its context, running none of the tool's
-   * code; undefined if it does not compile. The handle is the caller's to dispose, before this sandbox.
+   * Compiles a tool's factory (see `buildToolFactoryScript`) in its context, within `timeoutMs`; undefined
+   * if it does not compile to exactly that function (code that closes the wrapper early could run here).
+   * The handle is the caller's to dispose, before this sandbox.
    */
-  compileTool(code: string, entry: string): QuickJSHandle | undefined;
+  compileTool(code: string, entry: string, timeoutMs: number): QuickJSHandle | undefined;
 }
 
 /** Runs `request` under `limits` in a sandbox of its own and disposes it. Never throws for guest behaviour. */
@@ -152,6 +152,7 @@ export function prepareSandbox(
         parse: named('parse'),
         promise: named('Promise_'),
         resolve: named('resolve'),
+        fnToString: named('fnToString'),
       },
       owned,
     );
@@ -206,6 +207,8 @@ interface Captured {
   /** Promise and Promise.resolve, to adopt what the tool returned. */
   readonly promise: QuickJSHandle;
   readonly resolve: QuickJSHandle;
+  /** Function.prototype.toString, to check a compiled tool's source text. */
+  readonly fnToString: QuickJSHandle;
   /** Every intrinsic in INTRINSICS order, as the failure script takes them (see guest-driver.ts). */
   readonly intrinsics: readonly QuickJSHandle[];
   readonly parse: QuickJSHandle;
@@ -233,6 +236,8 @@ class QuickJSSandbox implements FreshSandbox {
   private deadline = 0;
   /** Set when the run was stopped for growing the heap past its limit. */
   private memoryExceeded = false;
+  /** Where the run's heap may reach (see heap-break.ts): where it started, plus the memory limit. */
+  private heapCeiling = 0;
   private readonly memory: WasmMemory;
 
   constructor(
@@ -266,9 +271,9 @@ class QuickJSSandbox implements FreshSandbox {
     // QuickJS's own limit counts allocations, not bytes, in this build (see module.ts): the heap's growth
     // since the run started is checked too, whenever QuickJS polls for an interrupt.
     const memory = this.memory;
-    const heapCeiling = heapReach(memory) + this.limits.memoryLimitBytes;
+    this.heapCeiling = heapReach(memory) + this.limits.memoryLimitBytes;
     this.runtime.setInterruptHandler(() => {
-      if (heapReach(memory) > heapCeiling) {
+      if (heapReach(memory) > this.heapCeiling) {
         this.memoryExceeded = true;
         return true;
       }
@@ -289,7 +294,7 @@ class QuickJSSandbox implements FreshSandbox {
       outcome = this.runTool(request, timedOut, factory);
       // Large buffers allocated in a few steps can pass the limit between two interrupt checks: the run
       // still fails if its heap ends above the limit (the module's memory cap stops it outright).
-      if (heapReach(memory) > heapCeiling) outcome = MEMORY;
+      if (heapReach(memory) > this.heapCeiling) outcome = MEMORY;
       if (drain === undefined) return outcome;
       return { ...outcome, logs: this.readLogs(drain) };
     } finally {
@@ -314,16 +319,28 @@ class QuickJSSandbox implements FreshSandbox {
     return (this.context as unknown as { ctx: { value: number } }).ctx.value;
   }
 
-  compileTool(code: string, entry: string): QuickJSHandle | undefined {
-    const compiled = this.context.evalCode(
-      buildToolFactoryScript(code, entry),
-      GUEST_TOOL_FILE_NAME,
-    );
-    if (compiled.error) {
-      compiled.error.dispose();
+  compileTool(code: string, entry: string, timeoutMs: number): QuickJSHandle | undefined {
+    const { context } = this;
+    const script = buildToolFactoryScript(code, entry);
+    this.runtime.setInterruptHandler(shouldInterruptAfterDeadline(Date.now() + timeoutMs));
+    try {
+      const compiled = context.evalCode(script, GUEST_TOOL_FILE_NAME);
+      if (compiled.error) {
+        compiled.error.dispose();
+        return undefined;
+      }
+      const factory = compiled.value;
+      // The function's own source text spans the whole script but its parentheses only if nothing in the
+      // code closed the wrapper early.
+      const text = context.callFunction(this.captured.fnToString, factory);
+      const exact = !text.error && context.getString(text.value) === script.slice(1, -1);
+      text.dispose();
+      if (exact) return factory;
+      factory.dispose();
       return undefined;
+    } finally {
+      this.armInterrupts();
     }
-    return compiled.value;
   }
 
   /** Runs a compiled tool's top level with a fresh `exports`, as the tool script would. */
@@ -366,9 +383,24 @@ class QuickJSSandbox implements FreshSandbox {
     factory: QuickJSHandle | undefined,
   ): RunOutcome {
     const { context, runtime, captured } = this;
-    const tool = factory
-      ? this.callFactory(factory)
-      : context.evalCode(buildToolScript(request.code, request.entry), GUEST_TOOL_FILE_NAME);
+    let tool: ReturnType<QuickJSContext['callFunction']>;
+    if (factory) {
+      tool = this.callFactory(factory);
+    } else {
+      // Compiled here, then called as a held factory would be: the same frames, and the compiled code
+      // does not count against the run's memory, just as a held factory's does not.
+      const compiled = context.evalCode(
+        buildToolFactoryScript(request.code, request.entry),
+        GUEST_TOOL_FILE_NAME,
+      );
+      if (compiled.error) {
+        using error = compiled.error;
+        return this.failure(error, timedOut());
+      }
+      using made = compiled.value;
+      this.heapCeiling = heapReach(this.memory) + this.limits.memoryLimitBytes;
+      tool = this.callFactory(made);
+    }
     if (tool.error) {
       using error = tool.error;
       return this.failure(error, timedOut());

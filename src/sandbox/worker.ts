@@ -5,7 +5,7 @@
  * server (the pool's backstop).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { SandboxImage } from './image.js';
+import { MAX_IMAGE_BYTES, SandboxImage } from './image.js';
 import { recycleAboveBytes } from './module.js';
 import type { RunLimits } from './limits.js';
 import type { RunOutcome, RunRequest } from './outcome.js';
@@ -69,7 +69,9 @@ if (port) {
         reply = {
           id: job.id,
           outcome,
-          recycle: loaded.lastReach > recycleAboveBytes(job.limits.memoryLimitBytes),
+          recycle:
+            loaded.lastReach > recycleAboveBytes(job.limits.memoryLimitBytes) ||
+            loaded.imageBytes > MAX_IMAGE_BYTES,
         };
       } catch (error) {
         // A host fault inside the module (host stack overflow, WASM trap): its memory and its stack

@@ -156,6 +156,34 @@ describe('SandboxImage: tools called often get a sandbox of their own', () => {
     }
   });
 
+  it('gives the same stack frames on every call, from the top level too', () => {
+    const source = 'const where = new Error().stack; function frames() { return where; }';
+    const stacks = [0, 1, 2].map(() => json(tool('frames', source)));
+    assert.equal(new Set(stacks).size, 1, stacks.join('\n---\n'));
+  });
+
+  it('never holds code that closes its wrapper early, nor code that compiles to too much', () => {
+    const start = image.imageBytes;
+    const held = image.toolSandboxes;
+    const closes =
+      'function shut() { return 1; } }); globalThis.big = new Array(4e5).fill(7); (function () {';
+    for (let i = 0; i < 3; i++) assert.ok(!tool('shut', closes).ok);
+    // Cheap and quick, so only the check of the compiled function's source text refuses it.
+    const marks = 'function mark() { return 1; } }); globalThis.marked = 1; (function () {';
+    for (let i = 0; i < 3; i++) assert.ok(!tool('mark', marks).ok);
+    const spins = 'function spin() { return 1; } }); for (;;) {} (function () {';
+    for (let i = 0; i < 3; i++) {
+      const outcome = tool('spin', spins);
+      assert.ok(!outcome.ok && outcome.kind === 'timeout', JSON.stringify(outcome));
+    }
+    let functions = 'function many() { return 1; }\n';
+    for (let k = 0; functions.length < 32 * 1024 - 40; k++)
+      functions += `function f${k}(a) { return a * ${k}; }\n`;
+    for (let i = 0; i < 3; i++) assert.deepEqual(json(tool('many', functions)), 1);
+    assert.equal(image.toolSandboxes, held);
+    assert.ok(image.imageBytes < start + 64 * 1024, `${start} -> ${image.imageBytes}`);
+  });
+
   it('keeps compiling per run when more tools take turns than there is room for, with the right answers', () => {
     const sources = Array.from({ length: 3 * MAX_SANDBOXES }, (_, i) => [
       `t${i}`,
