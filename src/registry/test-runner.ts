@@ -1,5 +1,5 @@
 /**
- * Stage `tests`: runs every test case of a compiled tool in the sandbox (a fresh runtime each) and judges
+ * Stage `tests`: runs every test case of a compiled tool in the sandbox (a fresh sandbox each) and judges
  * it. A case `{input, expected}` passes when the result equals `expected` (deep JSON equality, numbers
  * within a relative 1e-9); `{input, error}` passes when the call throws a message containing `error`.
  */

@@ -6,8 +6,8 @@
  * objects but not large buffers: one `new Uint8Array(1 << 20)` after another would grow the WASM heap to
  * 2 GiB. A WebAssembly.Memory with a `maximum` is a hard wall: past it, malloc returns NULL and QuickJS
  * throws its own out-of-memory error, cleanly. Runs also check the heap's growth against the per-run limit
- * (see run.ts), and the worker is replaced once its heap has grown past `recycleAboveBytes` (a WASM heap
- * never shrinks).
+ * (see run.ts and heap-break.ts), and the worker is replaced once a run's heap has reached past
+ * `recycleAboveBytes` (a WASM heap never shrinks).
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';

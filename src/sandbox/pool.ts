@@ -95,7 +95,7 @@ export function createSandboxPool(options: SandboxPoolOptions): Sandbox {
   let nextId = 1;
   let closed = false;
   // Where the next search for an idle worker starts: rotating it spreads back-to-back calls over the
-  // workers, so each finds one that has already built its next sandbox.
+  // workers, so that each keeps its sandboxes for the tools called often warm.
   let nextSlot = 0;
   // Every worker starts with the configured limits (its heap cap and first sandbox); a run under larger ones
   // gets a module sized for it (see worker.ts).
