@@ -30,11 +30,13 @@ interface Allocator {
 
 /** This thread's find: undefined until a module has been probed; `address` undefined if none passed. */
 let located: { readonly address: number | undefined } | undefined;
+/** The memories of modules of this build whose break has been located, with its address. */
+const breaks = new WeakMap<WasmMemory, number>();
 
 /**
  * The byte address of the break in this build, found in `module` if this thread has not found it yet.
  * `module` must be fresh (loaded, nothing run in it); its memory is left as it was. Undefined if no word
- * passes the checks.
+ * passes the checks. From now on `heapReach(memory)` reads the break.
  */
 export function locateHeapBreak(
   module: QuickJSWASMModule,
@@ -42,15 +44,16 @@ export function locateHeapBreak(
   layout: WasmLayout,
 ): number | undefined {
   located ??= { address: findHeapBreak(module, memory, layout) };
+  if (located.address !== undefined) breaks.set(memory, located.address);
   return located.address;
 }
 
 /**
- * How far a module's heap reaches: its program break once it has been located in this thread, or else
- * the WebAssembly memory's size (which counts what earlier runs grew it by too).
+ * How far a module's heap reaches: its program break if it has been located for this memory, or else
+ * the WebAssembly memory's size (which counts what earlier runs grew it by too; so for any other build).
  */
 export function heapReach(memory: WasmMemory): number {
-  const address = located?.address;
+  const address = breaks.get(memory);
   return address === undefined ? memory.buffer.byteLength : readBreak(memory, address);
 }
 
@@ -83,11 +86,11 @@ export function findHeapBreak(
       const value = after[index]!;
       if (value === before[index] || value < pointer + PROBE_BYTES) continue;
       if (value > memory.buffer.byteLength) continue;
-      tied = value === highest;
       if (value > highest) {
         highest = value;
         found = index;
-      }
+        tied = false;
+      } else if (value === highest) tied = true;
     }
     allocator._free(pointer);
     const valid =

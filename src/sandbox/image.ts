@@ -80,6 +80,9 @@ export class SandboxImage {
   private dirty = false;
   private runs = 0;
   private reach = 0;
+  private prepared = 0;
+  /** How far preparing sandboxes for the current run reached (see `lastReach`). */
+  private buildReach = 0;
   /** Runs so far of tools without a sandbox of their own, by tool key (-1: their code does not compile). */
   private readonly toolRuns = new Map<string, number>();
 
@@ -110,8 +113,8 @@ export class SandboxImage {
   }
 
   /**
-   * How far the last run's heap reached (its program break when it ended; see heap-break.ts): the pages
-   * it touched up to there stay resident, whatever the restore does.
+   * How far the last run's heap reached, or preparing a sandbox for it did (the program break at their
+   * end; see heap-break.ts): the pages touched up to there stay resident, whatever the restore does.
    */
   get lastReach(): number {
     return this.reach;
@@ -120,6 +123,11 @@ export class SandboxImage {
   /** Bytes each restore copies. */
   get imageBytes(): number {
     return this.image?.size ?? 0;
+  }
+
+  /** Sandboxes held now, and sandboxes prepared so far (each preparation retakes the image). */
+  get sandboxes(): { readonly held: number; readonly prepared: number } {
+    return { held: this.held.size, prepared: this.prepared };
   }
 
   /** Sandboxes held for one tool each (the others serve any tool with their built-ins and limits). */
@@ -151,7 +159,8 @@ export class SandboxImage {
     try {
       return held.sandbox.run(request, limits.timeoutMs, Date.now, held.factory);
     } finally {
-      this.reach = heapReach(this.memory);
+      this.reach = Math.max(heapReach(this.memory), this.buildReach);
+      this.buildReach = 0;
     }
   }
 
@@ -215,17 +224,20 @@ export class SandboxImage {
       this.dirty = false;
     }
     const sandbox = prepareSandbox(this.module, limits, intrinsics);
+    this.prepared++;
     const before = heapReach(memory);
     let factory = tool && sandbox.compileTool(tool.code, tool.entry, limits.timeoutMs);
+    // Whatever compiling reached stays resident, restored or not: it counts as the run's reach.
+    this.buildReach = Math.max(this.buildReach, heapReach(memory));
     if (factory && heapReach(memory) - before > MAX_OWN_SANDBOX_GROWTH) {
       factory.dispose();
       factory = undefined;
     }
     if (tool && !factory) {
       // The tool does not compile, or only to more than it may hold: its runs compile it (and report why
-      // if it does not). Leave the memory as the image has it.
-      if (this.image) this.image.restore(memory);
-      else if (!sandbox.dispose()) throw new Error('a sandbox could not be freed');
+      // if it does not). Free what was built for it and leave the memory as the image has it.
+      if (!sandbox.dispose()) throw new Error('a sandbox could not be freed');
+      this.image?.restore(memory);
       return undefined;
     }
     for (const [oldKey, oldest] of this.held) {

@@ -330,17 +330,25 @@ class QuickJSSandbox implements FreshSandbox {
         return undefined;
       }
       const factory = compiled.value;
-      // The function's own source text spans the whole script but its parentheses only if nothing in the
-      // code closed the wrapper early.
-      const text = context.callFunction(this.captured.fnToString, factory);
-      const exact = !text.error && context.getString(text.value) === script.slice(1, -1);
-      text.dispose();
-      if (exact) return factory;
+      if (this.isExactFactory(factory, script)) return factory;
       factory.dispose();
       return undefined;
     } finally {
       this.armInterrupts();
     }
+  }
+
+  /**
+   * Whether evaluating the factory `script` gave exactly its function: its source text spans the whole
+   * script but its parentheses only if nothing in the code closed the wrapper early (and so ran).
+   */
+  private isExactFactory(factory: QuickJSHandle, script: string): boolean {
+    const { context } = this;
+    if (context.typeof(factory) !== 'function') return false;
+    const text = context.callFunction(this.captured.fnToString, factory);
+    const exact = !text.error && context.getString(text.value) === script.slice(1, -1);
+    text.dispose();
+    return exact;
   }
 
   /** Runs a compiled tool's top level with a fresh `exports`, as the tool script would. */
@@ -388,17 +396,17 @@ class QuickJSSandbox implements FreshSandbox {
       tool = this.callFactory(factory);
     } else {
       // Compiled here, then called as a held factory would be: the same frames, and the compiled code
-      // does not count against the run's memory, just as a held factory's does not.
-      const compiled = context.evalCode(
-        buildToolFactoryScript(request.code, request.entry),
-        GUEST_TOOL_FILE_NAME,
-      );
+      // does not count against the run's memory, just as a held factory's does not. Only code that ran
+      // nothing while compiling, though: code that closes the wrapper early runs here, and counts.
+      const script = buildToolFactoryScript(request.code, request.entry);
+      const compiled = context.evalCode(script, GUEST_TOOL_FILE_NAME);
       if (compiled.error) {
         using error = compiled.error;
         return this.failure(error, timedOut());
       }
       using made = compiled.value;
-      this.heapCeiling = heapReach(this.memory) + this.limits.memoryLimitBytes;
+      if (this.isExactFactory(made, script))
+        this.heapCeiling = heapReach(this.memory) + this.limits.memoryLimitBytes;
       tool = this.callFactory(made);
     }
     if (tool.error) {

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { DEBUG_SYNC, newQuickJSWASMModule } from 'quickjs-emscripten';
 import { MAX_SANDBOXES, SandboxImage } from '../../src/sandbox/image.js';
 import { DEFAULT_RUN_LIMITS } from '../../src/sandbox/limits.js';
 import { findHeapBreak, locateHeapBreak, readBreak } from '../../src/sandbox/heap-break.js';
@@ -11,7 +12,7 @@ import { lastNonZero, MemoryImage } from '../../src/sandbox/memory-image.js';
 import { loadCappedModule, loadQuickJSBuild, wasmMemoryOf } from '../../src/sandbox/module.js';
 import type { RunOutcome } from '../../src/sandbox/outcome.js';
 import { locateRandomState } from '../../src/sandbox/random-state.js';
-import { prepareSandbox } from '../../src/sandbox/run.js';
+import { prepareSandbox, runInQuickJS } from '../../src/sandbox/run.js';
 
 const LIMITS = {
   ...DEFAULT_RUN_LIMITS,
@@ -106,8 +107,32 @@ describe('SandboxImage: every run from the same image', () => {
         true,
       ]);
     }
-    // Each held sandbox adds about 70 KiB: cycling 17 sets leaves at most MAX_SANDBOXES held.
+    // Cycling 17 sets leaves at most MAX_SANDBOXES held; each adds about 70 KiB to the image.
+    assert.ok(image.sandboxes.held <= MAX_SANDBOXES, String(image.sandboxes.held));
     assert.ok(image.imageBytes < 100_000 + MAX_SANDBOXES * 120_000, String(image.imageBytes));
+  });
+
+  it('frees the least recently used sandbox, not the oldest', async () => {
+    const fresh = await SandboxImage.load(LIMITS.memoryLimitBytes, LIMITS);
+    // Sets of built-ins by bit: Uint8Array, Proxy, Date, normalize (see intrinsics.ts).
+    const uses = ['new Uint8Array(1);', 'typeof Proxy;', 'new Date(0);', '"x".normalize();'];
+    const runSet = (mask: number) =>
+      json(
+        fresh.run(
+          request(`${uses.filter((_, bit) => mask & (1 << bit)).join(' ')} return ${mask};`),
+          LIMITS,
+        ),
+      );
+    // The load prepared set 0; sets 1..11 fill the image.
+    for (let mask = 1; mask < MAX_SANDBOXES; mask++) runSet(mask);
+    assert.equal(fresh.sandboxes.held, MAX_SANDBOXES);
+    runSet(0); // now the most recently used
+    runSet(MAX_SANDBOXES); // frees set 1, the least recently used
+    const prepared = fresh.sandboxes.prepared;
+    runSet(0);
+    assert.equal(fresh.sandboxes.prepared, prepared, 'set 0 was still held');
+    runSet(1);
+    assert.equal(fresh.sandboxes.prepared, prepared + 1, 'set 1 had been freed');
   });
 });
 
@@ -156,6 +181,25 @@ describe('SandboxImage: tools called often get a sandbox of their own', () => {
     }
   });
 
+  it("does not count a tool's compiled code against its memory limit, on its first call either", async () => {
+    const limits = { ...LIMITS, memoryLimitBytes: 1024 * 1024 };
+    // 32 KiB of source whose compiled code takes ~400 KiB of heap, and runs that allocate n x 64 KiB.
+    let source = `function big(input) { const a = []; for (let i = 0; i < input.n; i++) a.push(new Uint8Array(65536)); return a.length; }\n`;
+    for (let k = 0; source.length < 32 * 1024 - 40; k++)
+      source += `const v${k} = [${k}, "s${k}"];\n`;
+    const firstCall = async (n: number) => {
+      const fresh = await SandboxImage.load(limits.memoryLimitBytes, limits);
+      const outcome = fresh.run(
+        { code: source, entry: 'big', inputJson: JSON.stringify({ n }) },
+        limits,
+      );
+      return outcome.ok ? 'ok' : outcome.kind;
+    };
+    // 1,088 KiB: within the limit once the compiled code is not counted (measured: up to n = 19).
+    assert.equal(await firstCall(17), 'ok');
+    assert.equal(await firstCall(24), 'memory');
+  });
+
   it('gives the same stack frames on every call, from the top level too', () => {
     const source = 'const where = new Error().stack; function frames() { return where; }';
     const stacks = [0, 1, 2].map(() => json(tool('frames', source)));
@@ -182,6 +226,11 @@ describe('SandboxImage: tools called often get a sandbox of their own', () => {
     for (let i = 0; i < 3; i++) assert.deepEqual(json(tool('many', functions)), 1);
     assert.equal(image.toolSandboxes, held);
     assert.ok(image.imageBytes < start + 64 * 1024, `${start} -> ${image.imageBytes}`);
+    // What such code allocates while it compiles counts against the run's limit like anything else.
+    const hoards =
+      'function hoard() { return 1; } }); const k = []; for (let i = 0; i < 40; i++) k.push(new Uint8Array(1 << 20)); (function () {';
+    const hoarded = tool('hoard', hoards);
+    assert.ok(!hoarded.ok && hoarded.kind === 'memory', JSON.stringify(hoarded));
   });
 
   it('keeps compiling per run when more tools take turns than there is room for, with the right answers', () => {
@@ -189,13 +238,31 @@ describe('SandboxImage: tools called often get a sandbox of their own', () => {
       `t${i}`,
       `const base = ${i}; function t${i}(input) { return base * 1000 + input.n; }`,
     ]);
-    for (let round = 0; round < 4; round++)
+    let preparedAfterRound2 = 0;
+    for (let round = 0; round < 4; round++) {
       for (const [entry, source] of sources)
         assert.deepEqual(
           json(tool(entry!, source!, { n: round })),
           Number(entry!.slice(1)) * 1000 + round,
         );
+      if (round === 1) preparedAfterRound2 = image.sandboxes.prepared;
+    }
     assert.ok(image.toolSandboxes < MAX_SANDBOXES);
+    // Once the room is taken, no tool's sandbox evicts another one still in use.
+    assert.equal(image.sandboxes.prepared, preparedAfterRound2);
+  });
+
+  it("restores a tool's own sandbox before each of its calls too", async () => {
+    const fresh = await SandboxImage.load(LIMITS.memoryLimitBytes, LIMITS);
+    const source = `function mutates() {
+      const seen = [globalThis.count ?? 0, ({}).polluted ?? null, [].flat === undefined];
+      globalThis.count = seen[0] + 1; Object.prototype.polluted = 1; delete Array.prototype.flat;
+      return seen; }`;
+    for (let i = 0; i < 5; i++) {
+      const outcome = fresh.run({ code: source, entry: 'mutates', inputJson: '{}' }, LIMITS);
+      assert.deepEqual(json(outcome), [0, null, false]);
+    }
+    assert.equal(fresh.toolSandboxes, 1);
   });
 });
 
@@ -320,6 +387,23 @@ describe('the program break', () => {
       json(image.run(request('return new Uint8Array(1 << 20).length;'), LIMITS)),
       1 << 20,
     );
+  });
+});
+
+describe('heapReach', () => {
+  it("falls back to the memory's size for a module of another build, whose statics it does not know", async () => {
+    // This thread has located the break of the release build; the debug build keeps other things there.
+    await SandboxImage.load(LIMITS.memoryLimitBytes, LIMITS);
+    const debug = await newQuickJSWASMModule(DEBUG_SYNC);
+    const limits = { ...LIMITS, memoryLimitBytes: 4 * 1024 * 1024, timeoutMs: 3000 };
+    const burst = runInQuickJS(
+      debug,
+      request(
+        'const k = []; for (let i = 0; i < 30; i++) k.push(new Uint8Array(1 << 20)); return 1;',
+      ),
+      limits,
+    );
+    assert.ok(!burst.outcome.ok && burst.outcome.kind === 'memory', JSON.stringify(burst.outcome));
   });
 });
 

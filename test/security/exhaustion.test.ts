@@ -325,7 +325,7 @@ describe('security: resource exhaustion', () => {
       await assertHealthy(app);
     });
 
-    it('stops a 200 000-deep Proxy chain', async () => {
+    it('stops a 50 000-deep Proxy chain', async () => {
       await createGuarded(
         app,
         'stack_proxies',
@@ -333,11 +333,10 @@ describe('security: resource exhaustion', () => {
         "'ok'",
         'ok',
         `let p: object = {};
-  for (let i = 0; i < 200000; i++) p = new Proxy(p, {});
+  for (let i = 0; i < 50000; i++) p = new Proxy(p, {});
   return String(Reflect.get(p, 'x'));`,
       );
-      // 200,000 proxies and their handlers are also ~40 MB: the memory limit may come first.
-      await expectFailure('stack_proxies', ['stack', 'memory'], /stack limit|memory limit/);
+      await expectFailure('stack_proxies', 'stack', /stack limit/);
     });
 
     it('stops toString of a deeply nested array', async () => {
